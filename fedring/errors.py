@@ -1,0 +1,125 @@
+"""Every error fedring raises, rooted in one base class.
+
+Callers catch a family, not a string::
+
+    FedringError
+    ├── ConfigError            bad option, file or argument; names the option to fix
+    │   └── DataError          data set missing or unusable; names where we looked
+    ├── PolicyError
+    │   ├── PolicySyntaxError  the policy text does not parse; carries the position
+    │   ├── PolicyTooLarge     normal form exceeds the clause bound
+    │   └── PolicyNotSatisfied the key ring lacks attributes; lists the missing ones
+    ├── IntegrityError         tampered, truncated, replayed or mis-routed object (no detail
+    │                          beyond what is safe: callers cannot use it as an oracle)
+    ├── UnknownKey             a key id / epoch that no key ring or directory holds
+    ├── ProtocolError          secure aggregation cannot proceed
+    │   ├── NotEnoughShares    fewer than t shares to reconstruct; names who is missing
+    │   ├── RevealRefused      asked to reveal both shares of one peer
+    │   └── TooFewSurvivors    a round lost more accounts than its threshold allows
+    └── StorageError           names account, bucket and key
+        ├── ObjectNotFound
+        ├── ObjectExists       immutable key written again with other bytes
+        ├── AccessDenied
+        └── CredentialsError   invalid, unknown or expired credentials
+"""
+
+from __future__ import annotations
+
+
+class FedringError(Exception):
+    """Root of every error raised by fedring."""
+
+
+class ConfigError(FedringError, ValueError):
+    """A bad option, argument or configuration file; the message names the option."""
+
+
+class DataError(ConfigError):
+    """The data set cannot be found or used; the message says where we looked."""
+
+
+class PolicyError(FedringError):
+    """Base of errors about attribute policies."""
+
+
+class PolicySyntaxError(PolicyError, ValueError):
+    """The policy text does not parse; ``position`` is the 0-based character offset."""
+
+    def __init__(self, message: str, *, text: str, position: int) -> None:
+        self.text = text
+        self.position = position
+        pointer = f"\n  {text}\n  {' ' * position}^"
+        super().__init__(f"{message} at position {position}{pointer}")
+
+
+class PolicyTooLarge(PolicyError, ValueError):
+    """The policy's normal form has more clauses than the documented bound."""
+
+
+class PolicyNotSatisfied(PolicyError):
+    """The key ring holds no clause of the policy; ``missing`` lists, per clause, what lacks."""
+
+    def __init__(self, policy: str, missing: list[list[str]]) -> None:
+        self.policy = policy
+        self.missing = missing
+        closest = min(missing, key=len) if missing else []
+        super().__init__(
+            f"policy {policy!r} is not satisfied: missing attribute(s) "
+            f"{', '.join(closest)} (closest clause)"
+        )
+
+
+class IntegrityError(FedringError):
+    """An object failed authentication: tampered, truncated, replayed or mis-routed."""
+
+
+class UnknownKey(FedringError, KeyError):
+    """No key with this id and epoch is known."""
+
+    def __init__(self, key_id: str, epoch: int | None = None, where: str = "") -> None:
+        self.key_id = key_id
+        self.epoch = epoch
+        at = f" epoch {epoch}" if epoch is not None else ""
+        super().__init__(f"unknown key {key_id}{at}{(' in ' + where) if where else ''}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.args[0]
+
+
+class ProtocolError(FedringError):
+    """Secure aggregation cannot proceed."""
+
+
+class NotEnoughShares(ProtocolError):
+    """Fewer than the threshold of shares arrived for some account."""
+
+
+class RevealRefused(ProtocolError):
+    """A client was asked to reveal both the self-mask and key shares of one peer."""
+
+
+class TooFewSurvivors(ProtocolError):
+    """Too many accounts dropped for the round to complete; nothing was committed."""
+
+
+class StorageError(FedringError):
+    """A store operation failed; the message names account, bucket and key."""
+
+
+class ObjectNotFound(StorageError, KeyError):
+    """No object under this key."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "object not found"
+
+
+class ObjectExists(StorageError):
+    """The key exists with other bytes; objects are immutable."""
+
+
+class AccessDenied(StorageError, PermissionError):
+    """The principal may not perform this operation on this key."""
+
+
+class CredentialsError(StorageError):
+    """Credentials are invalid, unknown or expired."""

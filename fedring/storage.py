@@ -1,0 +1,173 @@
+"""Object stores: one bucket per account, immutable keys, SHA-256 on every object.
+
+``Store`` is the small interface every part of fedring writes through. ``LocalStore``
+maps a bucket to a directory and is the embedded default (no cloud needed); the S3
+implementation lives in ``fedring.s3store`` and passes the same contract tests.
+``GuardedStore`` reproduces, for local runs, what the cross-account role allows the
+host on S3: read ``outbox/``, write ``inbox/``, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+
+from fedring.errors import AccessDenied, IntegrityError, ObjectExists, ObjectNotFound
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Store(ABC):
+    """A bucket of immutable objects owned by one account."""
+
+    account: str
+    bucket: str
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> str:
+        """Write ``data`` under ``key`` atomically and return its SHA-256 (hex).
+
+        Writing the same bytes again is a no-op (stages are idempotent); other bytes
+        under an existing key raise ``ObjectExists``.
+        """
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Read an object and check its SHA-256; ``ObjectNotFound`` / ``IntegrityError``."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a complete object is stored under ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix``, sorted."""
+
+    def where(self, key: str) -> str:
+        """Human-readable location for error messages."""
+        return f"account {self.account!r}, bucket {self.bucket!r}, key {key!r}"
+
+
+def _check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or parts[0] == ".meta":
+        raise ValueError(f"invalid object key {key!r}: use relative 'a/b/c' paths")
+
+
+class LocalStore(Store):
+    """A bucket as a directory: ``root/<bucket>/<key>``, metadata in ``root/<bucket>/.meta``.
+
+    Each write goes to a temporary file in the same directory, is flushed and renamed
+    over the final name, so readers never see half an object. The metadata file
+    (size and SHA-256) is written last; an object without it does not exist yet.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], bucket: str, account: str | None = None) -> None:
+        self.root = Path(root)
+        self.bucket = bucket
+        self.account = account or bucket
+        self.base = self.root / bucket
+        self.base.mkdir(parents=True, exist_ok=True)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        _check_key(key)
+        return self.base / key, self.base / ".meta" / f"{key}.json"
+
+    @staticmethod
+    def _atomic_write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put(self, key: str, data: bytes) -> str:
+        data_path, meta_path = self._paths(key)
+        digest = sha256_hex(data)
+        if meta_path.exists():
+            stored = json.loads(meta_path.read_text())["sha256"]
+            if stored == digest:
+                return digest
+            raise ObjectExists(f"{self.where(key)} already holds other bytes; objects are immutable")
+        self._atomic_write(data_path, data)
+        self._atomic_write(meta_path, json.dumps({"sha256": digest, "size": len(data)}).encode())
+        return digest
+
+    def get(self, key: str) -> bytes:
+        data_path, meta_path = self._paths(key)
+        if not meta_path.exists():
+            raise ObjectNotFound(f"no object at {self.where(key)}")
+        expected = json.loads(meta_path.read_text())["sha256"]
+        data = data_path.read_bytes()
+        if sha256_hex(data) != expected:
+            raise IntegrityError(f"object at {self.where(key)} does not match its SHA-256")
+        return data
+
+    def exists(self, key: str) -> bool:
+        return self._paths(key)[1].exists()
+
+    def list(self, prefix: str = "") -> list[str]:
+        meta_root = self.base / ".meta"
+        if not meta_root.exists():
+            return []
+        keys = (str(p.relative_to(meta_root))[: -len(".json")] for p in meta_root.rglob("*.json"))
+        return sorted(k for k in keys if k.startswith(prefix))
+
+
+class GuardedStore(Store):
+    """A view of another account's bucket limited to what a role's policy allows.
+
+    On S3 the client account's IAM role enforces this; locally this wrapper does, so
+    that a local run fails the same way when a flow reaches outside its rights.
+    """
+
+    def __init__(
+        self,
+        inner: Store,
+        *,
+        principal: str,
+        read: Iterable[str] = (),
+        write: Iterable[str] = (),
+    ) -> None:
+        self.inner = inner
+        self.principal = principal
+        self.read_prefixes = tuple(read)
+        self.write_prefixes = tuple(write)
+        self.account = inner.account
+        self.bucket = inner.bucket
+
+    def _deny(self, action: str, key: str) -> AccessDenied:
+        return AccessDenied(f"{self.principal} may not {action} {self.where(key)}")
+
+    def put(self, key: str, data: bytes) -> str:
+        if not key.startswith(self.write_prefixes):
+            raise self._deny("write", key)
+        return self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        if not key.startswith(self.read_prefixes):
+            raise self._deny("read", key)
+        return self.inner.get(key)
+
+    def exists(self, key: str) -> bool:
+        if not key.startswith(self.read_prefixes + self.write_prefixes):
+            raise self._deny("read", key)
+        return self.inner.exists(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        if not prefix.startswith(self.read_prefixes):
+            raise self._deny("list", prefix or "/")
+        return self.inner.list(prefix)
