@@ -1,0 +1,102 @@
+"""Per-round secrets and pairwise mask seeds (X25519 + HKDF-SHA256).
+
+Bonawitz et al. 2017 (https://eprint.iacr.org/2017/281, section 4, "AdvertiseKeys"):
+each account i draws, for one round, a key-agreement key pair (a_i, A_i) and a
+self-mask seed b_i. Two accounts i, j derive the same pairwise seed
+
+    s_ij = HKDF-SHA256(X25519(a_i, A_j), info = label | run | round | min(i,j) | max(i,j))
+
+so a seed is bound to its run, its round and its unordered pair: a key reused
+by mistake in another round or for another pair still gives an unrelated mask.
+The private key a_i and b_i are Shamir-shared (see ``shamir.py``); the caller
+stores :class:`RoundSecrets` sealed to the account itself between stages.
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+import struct
+from dataclasses import dataclass, field
+
+from Crypto.Hash import SHA256
+from Crypto.Protocol.DH import import_x25519_private_key, import_x25519_public_key, key_agreement
+from Crypto.Protocol.KDF import HKDF
+from Crypto.PublicKey import ECC
+
+from fedring.errors import ConfigError, IntegrityError
+
+__all__ = ["RoundSecrets", "new_round_secrets", "public_key_bytes", "pair_seed", "context_bytes"]
+
+_MAGIC = b"FRRS\x01"
+_PAIR_LABEL = b"fedring/secagg/pair-seed/v1"
+
+
+def context_bytes(*parts: str | int) -> bytes:
+    """Unambiguous encoding of names and numbers: each part length-prefixed."""
+    out = bytearray()
+    for p in parts:
+        raw = struct.pack(">Q", p) if isinstance(p, int) else p.encode("utf-8")
+        out += struct.pack(">H", len(raw)) + raw
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class RoundSecrets:
+    """One account's secrets for one round: X25519 private key a_i and self-mask seed b_i.
+
+    ``private_key`` is the 32-byte X25519 scalar (RFC 7748 encoding), ``self_seed``
+    the 32-byte PRG seed. Both are secret: store the :meth:`to_bytes` form sealed.
+    """
+
+    private_key: bytes = field(repr=False)
+    self_seed: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.private_key) != 32 or len(self.self_seed) != 32:
+            raise ConfigError("RoundSecrets needs a 32-byte private_key and a 32-byte self_seed")
+
+    def ecc_key(self) -> ECC.EccKey:
+        return import_x25519_private_key(self.private_key)
+
+    def to_bytes(self) -> bytes:
+        return _MAGIC + self.private_key + self.self_seed
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "RoundSecrets":
+        if len(data) != len(_MAGIC) + 64 or not data.startswith(_MAGIC):
+            raise IntegrityError("not a serialised RoundSecrets")
+        body = data[len(_MAGIC):]
+        return cls(private_key=body[:32], self_seed=body[32:])
+
+
+def new_round_secrets() -> RoundSecrets:
+    """Fresh secrets for one round, from the operating system's CSPRNG."""
+    key = ECC.generate(curve="Curve25519")
+    return RoundSecrets(private_key=bytes(key.seed), self_seed=_secrets.token_bytes(32))
+
+
+def public_key_bytes(secrets: RoundSecrets) -> bytes:
+    """The 32-byte X25519 public key A_i to advertise."""
+    return secrets.ecc_key().public_key().export_key(format="raw")
+
+
+def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, rnd: int, a: str, b: str) -> bytes:
+    """The 32-byte seed s_ab shared by accounts ``a`` and ``b``; symmetric in (a, b).
+
+    ``my_secret`` is this side's RoundSecrets, or a bare 32-byte private key (the
+    host passes a key it reconstructed from shares). ``peer_public`` is the other
+    side's advertised public key. Raises IntegrityError for an invalid public key.
+    """
+    if a == b:
+        raise ConfigError(f"pair_seed needs two different accounts, got a = b = {a!r}")
+    priv = my_secret.private_key if isinstance(my_secret, RoundSecrets) else bytes(my_secret)
+    if len(priv) != 32:
+        raise ConfigError("my_secret must be RoundSecrets or a 32-byte X25519 private key")
+    try:
+        pub = import_x25519_public_key(bytes(peer_public))
+        shared = key_agreement(static_priv=import_x25519_private_key(priv), static_pub=pub, kdf=lambda z: z)
+    except ValueError as exc:  # malformed or low-order point
+        raise IntegrityError("invalid X25519 public key") from exc
+    lo, hi = sorted((a, b))
+    info = _PAIR_LABEL + context_bytes(run, rnd, lo, hi)
+    return HKDF(shared, 32, salt=b"", hashmod=SHA256, context=info)

@@ -1,0 +1,106 @@
+"""Quantisation of float updates into the ring Z_2^32, and back.
+
+Secure aggregation sums integers modulo 2^32 (Bonawitz et al. 2017,
+"Practical Secure Aggregation for Privacy-Preserving Machine Learning",
+https://eprint.iacr.org/2017/281, section 3: inputs are vectors in Z_R^m).
+An account clips its update to [-c, c], scales it by its public weight p_i,
+and rounds to a fixed point with ``f`` fractional bits::
+
+    q_i = round(p_i * clip(delta_i, -c, c) * 2^f)  mod 2^32
+
+Notes
+-----
+No-wrap bound. Weights are normalised, 0 <= p_i and sum_i p_i <= 1 (p_i = n_i / sum n).
+Rounding moves each coordinate by at most 1/2, so for N accounts the true sum
+satisfies ``|sum_i q_i| <= c * 2^f * sum_i p_i + N/2 <= c * 2^f + N/2``. When this
+is below 2^31 the sum read as a two's-complement int32 is the true integer sum:
+:func:`check_no_wrap` enforces it.
+
+Error bound. Each q_i differs from ``p_i * clip(delta_i) * 2^f`` by at most 1/2,
+so the dequantised weighted sum of N accounts is within ``N * 2^-(f+1)`` of the
+exact weighted sum of clipped updates (plus float32 rounding of the result,
+relative 2^-24). Dividing by ``P = sum of survivors' p_i`` gives the mean with
+error at most ``N * 2^-(f+1) / P``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fedring.errors import ConfigError
+
+__all__ = ["quantise", "dequantise", "check_no_wrap", "error_bound"]
+
+_LIMIT = 2**31
+
+
+def _check_params(clip: float, frac_bits: int) -> None:
+    if not (isinstance(clip, (int, float)) and math.isfinite(clip) and clip > 0):
+        raise ConfigError(f"clip must be a finite number > 0, got {clip!r}")
+    if not (isinstance(frac_bits, int) and 0 <= frac_bits <= 30):
+        raise ConfigError(f"frac_bits must be an integer in [0, 30], got {frac_bits!r}")
+    if clip * 2.0**frac_bits >= _LIMIT:
+        raise ConfigError(
+            f"clip * 2^frac_bits must be below 2^31, got {clip} * 2^{frac_bits}; "
+            "lower clip or frac_bits"
+        )
+
+
+def check_no_wrap(n_accounts: int, clip: float, frac_bits: int, *, total_weight: float = 1.0) -> None:
+    """Raise ConfigError unless a sum of ``n_accounts`` quantised updates cannot wrap.
+
+    The bound is ``clip * 2^frac_bits * total_weight + n_accounts / 2 < 2^31``,
+    where ``total_weight`` bounds the sum of the weights (1 for normalised weights).
+    """
+    _check_params(clip, frac_bits)
+    if not (isinstance(n_accounts, int) and n_accounts >= 1):
+        raise ConfigError(f"n_accounts must be an integer >= 1, got {n_accounts!r}")
+    if not (total_weight > 0 and math.isfinite(total_weight)):
+        raise ConfigError(f"total_weight must be finite and > 0, got {total_weight!r}")
+    worst = clip * 2.0**frac_bits * total_weight + n_accounts / 2
+    if worst >= _LIMIT:
+        raise ConfigError(
+            f"a sum of {n_accounts} updates may wrap modulo 2^32: clip * 2^frac_bits * "
+            f"total_weight + n/2 = {worst:.4g} must be below 2^31; lower clip or frac_bits"
+        )
+
+
+def error_bound(n_accounts: int, frac_bits: int) -> float:
+    """Largest absolute error of a dequantised weighted sum of ``n_accounts`` updates."""
+    return n_accounts * 2.0 ** -(frac_bits + 1)
+
+
+def quantise(delta: np.ndarray, *, weight: float, clip: float, frac_bits: int) -> tuple[np.ndarray, int]:
+    """Return ``(q, clipped)``: q = round(weight * clip(delta) * 2^f) mod 2^32 as uint32.
+
+    ``clipped`` counts the coordinates outside [-clip, clip] (NaN counts as clipped
+    and is mapped to 0), for metrics. Arithmetic is done in float64 so that the
+    rounding error is the only error (float32 would lose bits above 2^24).
+    """
+    _check_params(clip, frac_bits)
+    if not (isinstance(weight, (int, float)) and 0.0 <= weight <= 1.0):
+        raise ConfigError(f"weight must be a normalised weight in [0, 1], got {weight!r}")
+    x = np.asarray(delta)
+    if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
+        raise ConfigError(f"delta must be a 1-D float array, got shape {x.shape} dtype {x.dtype}")
+    x = x.astype(np.float64)  # a copy: the caller's array is left alone
+    nan = np.isnan(x)
+    clipped = int(np.count_nonzero(nan | (np.abs(x) > clip)))
+    x[nan] = 0.0
+    np.clip(x, -clip, clip, out=x)
+    x *= weight * 2.0**frac_bits
+    np.rint(x, out=x)
+    q = x.astype(np.int64).astype(np.uint32)  # int64 -> uint32 wraps: two's complement
+    return q, clipped
+
+
+def dequantise(total: np.ndarray, *, frac_bits: int) -> np.ndarray:
+    """Read a uint32 sum as two's-complement int32 and scale by 2^-f, as float32."""
+    if not (isinstance(frac_bits, int) and 0 <= frac_bits <= 30):
+        raise ConfigError(f"frac_bits must be an integer in [0, 30], got {frac_bits!r}")
+    t = np.asarray(total)
+    if t.dtype != np.uint32:
+        raise ConfigError(f"total must be a uint32 array, got dtype {t.dtype}")
+    return (t.view(np.int32).astype(np.float64) * 2.0**-frac_bits).astype(np.float32)
