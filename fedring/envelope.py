@@ -269,6 +269,16 @@ def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
     return prefix + counter.to_bytes(4, "big") + (b"\x01" if last else b"\x00")
 
 
+def _reader(source: BinaryIO) -> Callable[[int], bytes]:
+    """``read(n)`` that returns n bytes unless the source ends (pipes return short reads)."""
+
+    def read(n: int) -> bytes:
+        buf = bytearray(n)
+        return bytes(buf[: _fill(source, memoryview(buf))])
+
+    return read
+
+
 def _fill(source: BinaryIO, view: memoryview) -> int:
     """Read until ``view`` is full or the source ends (pipes return short reads)."""
     got = 0
@@ -359,7 +369,7 @@ def open(  # noqa: A001 - the recipe's verb, like Fernet's decrypt
     before it is written. If IntegrityError is raised mid-stream, ``sink`` holds a
     verified prefix only: discard it (the CLI writes to a temporary file).
     """
-    parsed = _parse_header(source.read)
+    parsed = _parse_header(_reader(source))
     aes = AESGCM(_checked(keyring, parsed, context))
     h = parsed.header
     aad = hashlib.sha256(parsed.fixed).digest()
@@ -437,7 +447,7 @@ def open_bytes(keyring: KeyRing, blob: bytes, *, context: Context) -> bytes:
 
 def read_header(source: BinaryIO) -> Header:
     """The header of an envelope, without keys (checksum-checked, not authenticated)."""
-    return _parse_header(source.read).header
+    return _parse_header(_reader(source)).header
 
 
 def read_header_bytes(blob: bytes) -> Header:
@@ -461,7 +471,7 @@ def rewrap(
     Copies the payload chunks byte for byte. The caller must satisfy the envelope's
     current policy; a holder who can open can always re-share, so this grants nothing new.
     """
-    parsed = _parse_header(source.read)
+    parsed = _parse_header(_reader(source))
     content_key, _ = _recover(keyring, parsed)
     new = parse(policy) if isinstance(policy, str) else policy or parse(parsed.header.policy)
     for attr in sorted(new.attributes):
