@@ -7,12 +7,15 @@ unmasking, every survivor reveals, for each owner, the b-share if the owner
 survived and the a-share if it dropped, never both: with b_i and a_i the host
 could strip every mask from y_i.
 
-Shares use pycryptodome's Shamir over GF(2^128) (16-byte secrets): each 32-byte
-secret is split into two 16-byte halves shared with the same polynomial degree
-at the same x. The x of a holder is its 1-based position in the sorted roster,
-so every party computes it; pycryptodome's ``Shamir.split`` only hands out
-x = 1..n, so we evaluate the polynomial at the holders' x with its field
-element type (``_Element``) and reconstruct with the public ``Shamir.combine``.
+Shares are pycryptodome's Shamir shares over GF(2^128) (16-byte secrets): each
+32-byte secret is split into two 16-byte halves shared with the same degree at
+the same x. The x of a holder is its 1-based position in the sorted roster, so
+every party computes it. ``Shamir.split`` only hands out x = 1..n and its field
+arithmetic is slow (minutes at t = 51), so the polynomial is evaluated and
+interpolated with ``gf128`` (same field, same encoding: the shares combine with
+``Shamir.combine`` and vice versa; the tests check both), and the Lagrange
+coefficients are computed once for the two halves. Coefficients come from
+pycryptodome's CSPRNG (``get_random_bytes``), as in ``Shamir.split``.
 
 Wire forms (plaintext; the caller seals them to their recipient). All names and
 numbers are length-prefixed (``keys.context_bytes``)::
@@ -30,7 +33,6 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from Crypto.Protocol.SecretSharing import Shamir, _Element
 from Crypto.Random import get_random_bytes
 
 from fedring.errors import (
@@ -41,6 +43,7 @@ from fedring.errors import (
     RevealRefused,
     TooFewSurvivors,
 )
+from fedring.secagg import gf128
 from fedring.secagg.keys import RoundSecrets, context_bytes
 
 __all__ = ["ShareBundle", "RevealedShare", "make_shares", "reveal", "reconstruct", "check_threshold", "share_index"]
@@ -145,15 +148,10 @@ def check_threshold(threshold: int, n_holders: int) -> None:
 
 
 def _split(secret: bytes, xs: list[int], threshold: int) -> list[bytes]:
-    """Shares of a 16-byte secret at the given x, as pycryptodome's Shamir.split computes them."""
-    coeffs = [_Element(get_random_bytes(16)) for _ in range(threshold - 1)] + [_Element(secret)]
-    out = []
-    for x in xs:
-        idx, acc = _Element(x), _Element(0)
-        for c in coeffs:  # Horner, highest degree first
-            acc = idx * acc + c
-        out.append(acc.encode())
-    return out
+    """Shares of a 16-byte secret at the given x: a random polynomial of degree t-1, p(0) = secret."""
+    coeffs = [int.from_bytes(get_random_bytes(16), "big") for _ in range(threshold - 1)]
+    coeffs.append(int.from_bytes(secret, "big"))
+    return [gf128.evaluate(coeffs, x).to_bytes(16, "big") for x in xs]
 
 
 def make_shares(secrets: RoundSecrets, *, me: str, holders: Sequence[str], threshold: int, run: str, rnd: int, roster: Sequence[str]) -> dict[str, bytes]:
@@ -225,6 +223,9 @@ def reconstruct(shares: Mapping[str, bytes], *, owner: str, kind: str, threshold
     if len(points) < threshold:
         raise NotEnoughShares(f"{owner}: {len(points)} {kind}-share(s) revealed, {threshold} needed")
     use = sorted(points.items())[:threshold]
-    hi = Shamir.combine([(x, v[:16]) for x, v in use])
-    lo = Shamir.combine([(x, v[16:]) for x, v in use])
-    return hi + lo
+    coeffs = gf128.lagrange_at_zero([x for x, _ in use])
+    hi = lo = 0
+    for lj, (_, v) in zip(coeffs, use):
+        hi ^= gf128.mul(int.from_bytes(v[:16], "big"), lj)
+        lo ^= gf128.mul(int.from_bytes(v[16:], "big"), lj)
+    return hi.to_bytes(16, "big") + lo.to_bytes(16, "big")
