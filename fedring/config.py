@@ -1,6 +1,13 @@
 """The federation configuration: one validated document (``federation.yaml``).
 
 Every option has a default that runs the embedded demo; errors name the option.
+
+Credentials never live in this file. On S3 each account's own credentials come from,
+in order: a ``boto3.Session`` handed in by the caller (the Prefect ``CloudAccount``
+block does this), the environment variables ``FEDRING_<ACCOUNT>_ACCESS_KEY_ID``,
+``FEDRING_<ACCOUNT>_SECRET_ACCESS_KEY`` and optionally ``FEDRING_<ACCOUNT>_SESSION_TOKEN``
+(``<ACCOUNT>`` is the account name upper-cased, dashes as underscores), the named
+AWS profile ``profile``, and finally boto3's default chain. See ``docs/s3.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,12 @@ class AccountConfig(_Strict):
     role_arn: str | None = Field(None, description="Role the host assumes in this account.")
     external_id: str | None = Field(None, description="External id required by the role's trust policy.")
     credentials_block: str | None = Field(None, description="Name of a prefect-aws AwsCredentials block.")
+    profile: str | None = Field(None, description="AWS shared-config profile with this account's own credentials.")
+    principal_arn: str | None = Field(
+        None,
+        description="IAM principal acting for this account (user or role ARN). The host's is the only "
+        "principal named in client trust policies; default: arn:aws:iam::<account_id>:root.",
+    )
     attributes: list[str] = Field(default_factory=list, description="Attribute names this account issues.")
     holds: list[str] = Field(default_factory=list, description="Attributes (authority:name) it holds.")
 
@@ -38,9 +51,34 @@ class AccountConfig(_Strict):
     def _name(cls, v: str) -> str:
         return check_name("account name", v)
 
+    @field_validator("account_id")
+    @classmethod
+    def _account_id(cls, v: str | None) -> str | None:
+        if v is not None and not (v.isdigit() and len(v) == 12):
+            raise ValueError("account_id must be 12 digits (AWS account id / Ceph tenant)")
+        return v
+
     @property
     def bucket_name(self) -> str:
         return self.bucket or f"fedring-{self.name}"
+
+    @property
+    def env_prefix(self) -> str:
+        """Prefix of this account's credential variables, e.g. ``FEDRING_ACCOUNT_1_``."""
+        return "FEDRING_" + self.name.upper().replace("-", "_") + "_"
+
+    def host_role_arn(self, role_name: str) -> str | None:
+        """The role the host assumes here: ``role_arn``, else derived from ``account_id``."""
+        if self.role_arn:
+            return self.role_arn
+        return f"arn:aws:iam::{self.account_id}:role/{role_name}" if self.account_id else None
+
+    @property
+    def principal(self) -> str | None:
+        """The principal named in trust policies (``principal_arn`` or the account root)."""
+        if self.principal_arn:
+            return self.principal_arn
+        return f"arn:aws:iam::{self.account_id}:root" if self.account_id else None
 
 
 class PartitionConfig(_Strict):
@@ -75,8 +113,35 @@ class SecAggConfig(_Strict):
 
 
 class StorageConfig(_Strict):
-    kind: Literal["local", "s3"] = "local"
+    """Where buckets live: ``local`` directories (the embedded default) or ``s3``."""
+
+    kind: Literal["local", "s3"] = Field("local", description="'local' (directories) or 's3'.")
     root: str = Field("runs/storage", description="LocalStore root directory.")
+    endpoint_url: str | None = Field(
+        None, description="S3/STS/IAM endpoint for accounts that set none (None: AWS)."
+    )
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="S3 addressing; 'path' for Ceph radosgw and most local servers."
+    )
+    host_role_name: str = Field(
+        "fedring-host-access", description="Name of the role `fedring provision` creates in each client account."
+    )
+    trust_external_id: bool = Field(
+        True,
+        description="Require sts:ExternalId in the role trust policies. Ceph radosgw 16 cannot evaluate "
+        "this condition and then denies every AssumeRole: set false there (the host still sends it).",
+    )
+    session_seconds: int = Field(3600, ge=900, le=43200, description="Assumed-role session length.")
+    refresh_seconds: int = Field(
+        300, ge=0, description="Renew an assumed-role session this long before it expires."
+    )
+    max_attempts: int = Field(
+        5, ge=1, le=20, description="Attempts per S3 request (throttling, 5xx, dropped connections)."
+    )
+    multipart_threshold_mb: int = Field(
+        64, ge=5, description="Objects above this size go up in parts (parallel, resumable)."
+    )
+    part_size_mb: int = Field(16, ge=5, description="Multipart part size.")
 
 
 class FederationConfig(_Strict):
@@ -108,7 +173,41 @@ class FederationConfig(_Strict):
         t = self.secagg.threshold
         if t is not None and not 1 <= t <= len(names):
             raise ValueError(f"secagg.threshold must be between 1 and {len(names)} accounts")
+        if self.storage.kind == "s3":
+            self._check_s3()
         return self
+
+    def _check_s3(self) -> None:
+        role = self.storage.host_role_name
+        for i, acct in enumerate(self.accounts):
+            if acct.host_role_arn(role) is None:
+                raise ValueError(
+                    f"accounts.{i}.role_arn: storage.kind is 's3', so account {acct.name!r} needs "
+                    "role_arn (the role the host assumes) or account_id to derive it"
+                )
+            if self.storage.trust_external_id and not acct.external_id:
+                raise ValueError(
+                    f"accounts.{i}.external_id: account {acct.name!r} needs an external id "
+                    "(or set storage.trust_external_id: false)"
+                )
+        if self.host.principal is None:
+            raise ValueError("host.principal_arn: on S3 the host needs principal_arn or account_id")
+        buckets = [a.bucket_name for a in [self.host, *self.accounts]]
+        if len(set(buckets)) != len(buckets):
+            raise ValueError("accounts: bucket names must differ between accounts")
+
+    def account(self, name: str) -> AccountConfig:
+        """The host or client account called ``name`` (``ConfigError`` if none is)."""
+        for acct in [self.host, *self.accounts]:
+            if acct.name == name:
+                return acct
+        raise ConfigError(
+            f"unknown account {name!r}; the federation has host {self.host.name!r} and "
+            f"{[a.name for a in self.accounts]}"
+        )
+
+    def endpoint_for(self, acct: AccountConfig) -> str | None:
+        return acct.endpoint_url or self.storage.endpoint_url
 
     @property
     def threshold(self) -> int:
@@ -138,6 +237,9 @@ def build_config(**overrides: object) -> FederationConfig:
 
 
 def _explain(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(x) for x in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
-    )
+    def one(err: object) -> str:
+        where = ".".join(str(x) for x in err["loc"])  # type: ignore[index]
+        msg = str(err["msg"]).removeprefix("Value error, ")  # type: ignore[index]
+        return f"{where}: {msg}" if where else msg
+
+    return "; ".join(one(err) for err in exc.errors())

@@ -1,0 +1,69 @@
+"""Session fixtures for the S3 tests: a Ceph radosgw on loopback and a provisioned federation.
+
+Skipped, loudly, only when the Ceph binaries are missing (see ``tests/s3/server.py``); a
+server that is installed but fails to start is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from fedring.config import FederationConfig, build_config
+from fedring.provision import apply
+from tests.s3.server import CephServer, shared_server
+
+CLIENTS = ("account-1", "account-2", "account-3")
+
+
+@pytest.fixture(scope="session")
+def ceph() -> Iterator[CephServer]:
+    with shared_server() as server:
+        yield server
+
+
+def s3_config(server: CephServer, run: str = "isolation", **storage: object) -> FederationConfig:
+    """A federation of host + 3 clients on the test server (tenant users as accounts)."""
+    p = server.principals
+    accounts = [
+        {
+            "name": name,
+            "account_id": p[name].tenant,
+            "bucket": f"fedring-{name}",
+            "external_id": f"ext-{name}",
+            "principal_arn": p[name].arn,
+        }
+        for name in CLIENTS
+    ]
+    return build_config(
+        run=run,
+        host={"name": "host", "account_id": p["host"].tenant, "principal_arn": p["host"].arn, "bucket": "fedring-host"},
+        accounts=accounts,
+        storage={
+            "kind": "s3",
+            "endpoint_url": server.endpoint,
+            "addressing_style": "path",
+            "trust_external_id": False,  # radosgw 16 cannot evaluate sts:ExternalId (docs/s3.md)
+            "max_attempts": 3,
+            **storage,
+        },
+    )
+
+
+@dataclass
+class Federation:
+    cfg: FederationConfig
+    sessions: dict[str, boto3.Session]
+    server: CephServer
+
+
+@pytest.fixture(scope="session")
+def fed(ceph: CephServer) -> Federation:
+    """Buckets, roles and policies of host + 3 clients, provisioned once by ``fedring.provision``."""
+    cfg = s3_config(ceph)
+    sessions = {name: ceph.principals[name].session() for name in ("host", *CLIENTS)}
+    apply(cfg, sessions=sessions)
+    return Federation(cfg, sessions, ceph)
