@@ -68,3 +68,16 @@ def split_data(cfg: FederationConfig, train: Dataset, stores: dict[str, Store]) 
                     source=f"mnist[:{len(data)}]",
                 )
     return manifests
+
+
+def preflight(cfg: FederationConfig) -> Dataset:
+    """Load the data and compute the split before anything is written or started.
+
+    Bad input (missing data, an impossible split) fails here, leaving no run behind.
+    """
+    from fedring.ml.data import load_mnist
+
+    train, _ = load_mnist(cfg.data_dir)
+    data = train.head(cfg.partition.limit)
+    split_indices(cfg, len(data), data.labels)
+    return train

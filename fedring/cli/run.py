@@ -28,6 +28,9 @@ def _prefect_defaults() -> None:
 
 def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded") -> dict:
     """Run the host flow with progress bars, then print the table and write CSV + plot."""
+    from fedring.split import preflight
+
+    preflight(cfg)
     _prefect_defaults()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

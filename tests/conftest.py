@@ -1,0 +1,38 @@
+"""Hermetic settings for every test: a throwaway Prefect home, no API, quiet logs.
+
+They are set before anything imports Prefect, so no test touches a user's profile or
+a real server. Flow tests share one Prefect test harness per session.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="fedring-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
+    os.environ.pop(var, None)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+os.environ.setdefault("FEDRING_CACHE", os.path.join(tempfile.gettempdir(), "fedring-test-cache"))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the session (about 15 s to start here)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST (train, test), loaded once per session."""
+    from fedring.ml.data import load_mnist
+
+    return load_mnist()
