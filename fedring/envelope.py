@@ -397,8 +397,12 @@ def open(  # noqa: A001 - the recipe's verb, like Fernet's decrypt
 def seal_bytes(
     policy: str | Policy, directory: PublicDirectory, data: bytes, *, context: Context,
     content_type: str = "application/octet-stream", chunk_size: int = 1 << 20,
-) -> bytes:
-    """``seal`` for a bytes payload, encrypting straight into one preallocated buffer."""
+) -> bytearray:
+    """``seal`` for a bytes payload, encrypting straight into one preallocated buffer.
+
+    Returns that buffer: a ``bytearray``, not ``bytes``, because converting would copy
+    the payload once more (measured 2-10x slower for 2 MB to 256 MiB payloads).
+    """
     key, prefix = get_random_bytes(32), get_random_bytes(PREFIX)
     head = _prepare(policy, directory, context, content_type, chunk_size, key, prefix,
                     get_random_bytes)
@@ -412,19 +416,18 @@ def seal_bytes(
         piece = src[i * chunk_size: (i + 1) * chunk_size]
         pos += aes.encrypt_into(_nonce(prefix, i, i == count - 1), piece, aad,
                                 dst[pos: pos + len(piece) + TAG])
-    return bytes(out)
+    return out
 
 
-def open_bytes(keyring: KeyRing, blob: bytes, *, context: Context) -> bytes:
-    """``open`` for a bytes envelope, decrypting straight into one preallocated buffer."""
+def open_bytes(keyring: KeyRing, blob: bytes | bytearray | memoryview, *,
+               context: Context) -> bytearray:
+    """``open`` for an envelope in memory, decrypting straight into one preallocated buffer.
+
+    Returns that buffer (a ``bytearray``; see ``seal_bytes``). Nothing is returned
+    unless every chunk verified.
+    """
     view = memoryview(blob)
-    cursor = [0]
-
-    def read(n: int) -> bytes:
-        cursor[0] += n
-        return bytes(view[cursor[0] - n: cursor[0]])
-
-    parsed = _parse_header(read)
+    parsed = _parse_header(_memory_reader(view))
     aes, h = AESGCM(_checked(keyring, parsed, context)), parsed.header
     aad = hashlib.sha256(parsed.fixed).digest()
     body, size = view[h.length:], h.chunk_size + TAG
@@ -442,7 +445,7 @@ def open_bytes(keyring: KeyRing, blob: bytes, *, context: Context) -> bytes:
                              dst[i * h.chunk_size: i * h.chunk_size + len(piece) - TAG])
         except (InvalidTag, ValueError):
             raise _fail() from None
-    return bytes(out)
+    return out
 
 
 def read_header(source: BinaryIO) -> Header:
@@ -450,16 +453,20 @@ def read_header(source: BinaryIO) -> Header:
     return _parse_header(_reader(source)).header
 
 
-def read_header_bytes(blob: bytes) -> Header:
+def read_header_bytes(blob: bytes | bytearray | memoryview) -> Header:
     """``read_header`` for an envelope held in memory."""
-    view = memoryview(blob)
-    cursor = [0]
+    return _parse_header(_memory_reader(memoryview(blob))).header
+
+
+def _memory_reader(view: memoryview) -> Callable[[int], bytes]:
+    cursor = 0
 
     def read(n: int) -> bytes:
-        cursor[0] += n
-        return bytes(view[cursor[0] - n: cursor[0]])
+        nonlocal cursor
+        cursor += n
+        return bytes(view[cursor - n: cursor])
 
-    return _parse_header(read).header
+    return read
 
 
 def rewrap(
