@@ -23,7 +23,7 @@ Stages of one round, in order (who runs it: function):
 ``simulate`` runs all stages in one process, in this order.
 """
 
-from fedring.secagg.graph import neighbours, ring_order, seeded_permutation
+from fedring.secagg.graph import neighbours, ring_order, round_seed, seeded_permutation
 from fedring.secagg.keys import RoundSecrets, new_round_secrets, pair_seed, public_key_bytes
 from fedring.secagg.masking import mask, pair_sign
 from fedring.secagg.prg import add_keystream, keystream_u32
@@ -67,6 +67,7 @@ __all__ = [
     "reconstruct",
     "reveal",
     "ring_order",
+    "round_seed",
     "seeded_permutation",
     "share_index",
     "simulate",

@@ -8,8 +8,9 @@ with, and shares its secrets among, its k neighbours only. Like Flower's
 SecAgg+ we use a Harary graph (a circulant) over a seeded random permutation.
 
 Both the neighbour graph and the ring order are public and deterministic from
-a public seed (e.g. published by the host per round): every party recomputes
-them. The permutation sorts names by SHA-256(label | seed | name); it needs
+a public seed: every party recomputes them. Use :func:`round_seed` (a hash of
+run, round and all advertised public keys) so that the host cannot choose a
+graph that isolates an account among colluders. The permutation sorts names by SHA-256(label | seed | name); it needs
 no random-number generator at all.
 
 Notes
@@ -25,12 +26,12 @@ position 0, which gets k + 1 (near-regular).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fedring.errors import ConfigError
 from fedring.secagg.keys import context_bytes
 
-__all__ = ["neighbours", "ring_order", "seeded_permutation"]
+__all__ = ["neighbours", "ring_order", "seeded_permutation", "round_seed"]
 
 
 def _check_roster(roster: Sequence[str]) -> list[str]:
@@ -48,6 +49,15 @@ def seeded_permutation(names: Sequence[str], *, seed: bytes, label: str) -> list
         raise ConfigError("seed must be at least 16 bytes")
     prefix = context_bytes(label) + bytes(seed)
     return sorted(names, key=lambda n: hashlib.sha256(prefix + context_bytes(n)).digest())
+
+
+def round_seed(run: str, rnd: int, public_keys: Mapping[str, bytes]) -> bytes:
+    """A public per-round seed nobody picks alone: SHA-256 over run, round and every
+    advertised public key (computable by all once the advertise stage is over)."""
+    h = hashlib.sha256(b"fedring/secagg/round-seed/v1" + context_bytes(run, rnd))
+    for name in sorted(public_keys):
+        h.update(context_bytes(name) + bytes(public_keys[name]))
+    return h.digest()
 
 
 def neighbours(roster: Sequence[str], *, degree: int | None, seed: bytes) -> dict[str, frozenset[str]]:

@@ -4,6 +4,7 @@ Calls the per-stage functions in the order the round DAG does, for tests,
 benchmarks and as the reference for the flows:
 
 1. advertise   new_round_secrets, public_key_bytes           (each account)
+               round_seed -> neighbours, RingPlan             (everyone, public)
 2. share       make_shares -> one blob per holder             (each account)
 3. contribute  quantise, mask (neighbours that shared)        (each account)
 4. ring        add_into along each ring, bypassing failures   (hop by hop)
@@ -18,7 +19,6 @@ just before its ring hop; this changes no value.
 from __future__ import annotations
 
 import math
-import secrets as _secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +27,7 @@ import numpy as np
 
 from fedring.errors import ConfigError
 from fedring.secagg.graph import neighbours as graph_neighbours
+from fedring.secagg.graph import round_seed
 from fedring.secagg.keys import new_round_secrets, public_key_bytes
 from fedring.secagg.masking import mask
 from fedring.secagg.quantise import check_no_wrap, dequantise, quantise
@@ -93,7 +94,8 @@ def simulate(
     dropped_before_mask: shared, then failed before their y was sent.
     dropped_in_ring: shared and masked, then their ring hop failed and was bypassed.
     rings, degree: parallel rings; neighbour-graph degree (None: complete graph).
-    seed: public per-round seed of the graph and ring order (random if None).
+    seed: public per-round seed of the graph and ring order (None: ``round_seed`` of
+        run, round and the advertised public keys, as the DAG should do).
     observe: called as observe(stage, account, vector) with each y ("mask") and each
         partial sum ("ring"), for tests; the vector must not be kept or modified.
     """
@@ -103,17 +105,17 @@ def simulate(
     if not total_w > 0 or any(weights[n] < 0 for n in names):
         raise ConfigError("weights must be non-negative with a positive sum over the roster")
     check_no_wrap(len(names), clip, frac_bits)
-    seed = seed if seed is not None else _secrets.token_bytes(32)
     timings = dict.fromkeys(["advertise", "share", "quantise", "mask", "ring", "reveal", "unmask", "dequantise"], 0.0)
     sent = dict.fromkeys(names, 0)
-    graph = graph_neighbours(names, degree=degree, seed=seed)
-    plan = RingPlan.from_roster(names, rings=rings, seed=seed)
 
     t0 = time.perf_counter()
     round_secrets = {n: new_round_secrets() for n in names}
     public = {n: public_key_bytes(round_secrets[n]) for n in names}
     for n in names:
         sent[n] += envelope_bytes(len(public[n]), 0)
+    seed = seed if seed is not None else round_seed(run, rnd, public)
+    graph = graph_neighbours(names, degree=degree, seed=seed)
+    plan = RingPlan.from_roster(names, rings=rings, seed=seed)
     timings["advertise"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

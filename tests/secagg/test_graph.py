@@ -45,3 +45,13 @@ def test_graph_and_rings_are_deterministic_from_the_seed():
 def test_bad_arguments_raise_config_error(call):
     with pytest.raises(ConfigError):
         call()
+
+
+def test_round_seed_depends_on_run_round_and_keys():
+    from fedring.secagg.graph import round_seed
+
+    keys = {"a": bytes(32), "b": bytes([1]) * 32}
+    s = round_seed("r", 1, keys)
+    assert len(s) == 32 and s == round_seed("r", 1, dict(reversed(keys.items())))
+    assert s != round_seed("r", 2, keys) and s != round_seed("q", 1, keys)
+    assert s != round_seed("r", 1, {"a": bytes(32), "b": bytes([2]) * 32})
