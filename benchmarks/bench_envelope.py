@@ -190,9 +190,11 @@ def memory_child(op: str, gib: float, path: str) -> None:
     seconds = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     emit(section="memory", op=op, payload_gib=gib, tracemalloc_peak_mib=round(peak / MiB, 2),
-         ru_maxrss_delta_mib=round(rss / 1024, 2), gb_per_s_with_disk=gbps(total, seconds))
+         ru_maxrss_delta_mib=round((after - base_rss) / 1024, 2),
+         ru_maxrss_before_mib=round(base_rss / 1024, 1), ru_maxrss_after_mib=round(after / 1024, 1),
+         gb_per_s_with_disk=gbps(total, seconds))
 
 
 def bench_memory(gib: float) -> None:

@@ -13,6 +13,7 @@ import pytest
 from Crypto.Hash import SHAKE128
 
 from fedring import envelope
+from fedring.envelope_format import derive
 from fedring.keys import AttributeKey, KeyRing, PublicDirectory
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "envelope.md"
@@ -59,7 +60,7 @@ def test_vector(spec: dict[str, Any]) -> None:
     header = envelope.read_header_bytes(blob)
     fixed = blob[: 9 + int.from_bytes(blob[5:9], "big")]
     assert hashlib.sha256(fixed).hexdigest() == spec["associated_data"]
-    payload_key, mac_key = envelope._derive(bytes.fromhex(spec["content_key"]))
+    payload_key, mac_key = derive(bytes.fromhex(spec["content_key"]))
     assert (payload_key.hex(), mac_key.hex()) == (spec["payload_key"], spec["mac_key"])
     assert header.length == spec["header_length"]
     assert envelope.open_bytes(ring, blob, context=spec["context"]) == payload(spec)
