@@ -137,7 +137,10 @@ def bench_ratio():
         secure = sum(res.timings.values())  # all stages of all accounts, one after another
         emit(bench="ratio", accounts=n, params=d, graph="complete" if degree is None else f"{degree}-regular", threshold=t,
              rings=rings, dropped=len(drop), plain_float_sum_s=round(plain, 4), secure_total_s=round(secure, 2),
-             time_ratio=round(secure / plain, 1), stage_s={k: round(v, 3) for k, v in res.timings.items()},
+             time_ratio=round(secure / plain, 1),
+             host_s=round(res.timings["unmask"] + res.timings["dequantise"], 3),
+             host_time_ratio=round((res.timings["unmask"] + res.timings["dequantise"]) / plain, 1),
+             stage_s={k: round(v, 3) for k, v in res.timings.items()},
              mask_s_per_account=round(float(np.mean(res.mask_seconds)), 4),
              host_ring_sums_bytes=rings * 4 * d, host_unmask_peak_extra_bytes=peak.peak,
              host_bytes_per_update_bytes=round((rings * 4 * d + peak.peak) / (4 * d), 3))

@@ -25,7 +25,17 @@ def pair_sign(me: str, peer: str) -> int:
     return 1 if peer > me else -1
 
 
-def mask(q: np.ndarray, *, me: str, secrets: RoundSecrets, peers_public: Mapping[str, bytes], neighbours: Iterable[str], run: str, rnd: int, inplace: bool = False) -> np.ndarray:
+def mask(
+    q: np.ndarray,
+    *,
+    me: str,
+    secrets: RoundSecrets,
+    peers_public: Mapping[str, bytes],
+    neighbours: Iterable[str],
+    run: str,
+    rnd: int,
+    inplace: bool = False,
+) -> np.ndarray:
     """Return the masked vector y (uint32) of ``me``'s quantised update ``q``.
 
     ``neighbours`` are the peers ``me`` masks with: its graph neighbours that took

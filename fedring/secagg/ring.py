@@ -35,7 +35,9 @@ def add_into(partial: np.ndarray | None, y: np.ndarray) -> np.ndarray:
     if partial is None:
         return y.copy()
     if partial.dtype != np.uint32 or partial.shape != y.shape:
-        raise ProtocolError(f"partial sum of shape {partial.shape} {partial.dtype} does not match y of shape {y.shape} uint32")
+        raise ProtocolError(
+            f"partial sum of shape {partial.shape} {partial.dtype} does not match y of shape {y.shape} uint32"
+        )
     np.add(partial, y, out=partial)
     return partial
 

@@ -126,7 +126,8 @@ class RevealedShare:
         if len(data) != pos + 4 + 32 or kind not in (b"a", b"b"):
             raise IntegrityError("malformed revealed share")
         index, threshold = struct.unpack_from(">HH", data, pos)
-        return cls(run.decode(), _rnd(rnd), owner.decode(), holder.decode(), kind.decode(), index, threshold, data[pos + 4 :])
+        share = data[pos + 4 :]
+        return cls(run.decode(), _rnd(rnd), owner.decode(), holder.decode(), kind.decode(), index, threshold, share)
 
 
 def share_index(roster: Sequence[str], name: str) -> int:
@@ -154,7 +155,16 @@ def _split(secret: bytes, xs: list[int], threshold: int) -> list[bytes]:
     return [gf128.evaluate(coeffs, x).to_bytes(16, "big") for x in xs]
 
 
-def make_shares(secrets: RoundSecrets, *, me: str, holders: Sequence[str], threshold: int, run: str, rnd: int, roster: Sequence[str]) -> dict[str, bytes]:
+def make_shares(
+    secrets: RoundSecrets,
+    *,
+    me: str,
+    holders: Sequence[str],
+    threshold: int,
+    run: str,
+    rnd: int,
+    roster: Sequence[str],
+) -> dict[str, bytes]:
     """Split b_me and a_me t-of-len(holders); return one ShareBundle blob per holder.
 
     ``holders`` are the accounts that will keep a share (me's neighbours and me).
@@ -166,15 +176,24 @@ def make_shares(secrets: RoundSecrets, *, me: str, holders: Sequence[str], thres
     xs = [share_index(roster, h) for h in names]
     share_index(roster, me)  # raises ConfigError unless me is in the roster
     b, a = secrets.self_seed, secrets.private_key
-    halves = [_split(b[:16], xs, threshold), _split(b[16:], xs, threshold), _split(a[:16], xs, threshold), _split(a[16:], xs, threshold)]
+    b_hi, b_lo, a_hi, a_lo = (_split(half, xs, threshold) for half in (b[:16], b[16:], a[:16], a[16:]))
     return {
-        h: ShareBundle(run, rnd, me, h, x, threshold, halves[0][k] + halves[1][k], halves[2][k] + halves[3][k]).to_bytes()
+        h: ShareBundle(run, rnd, me, h, x, threshold, b_hi[k] + b_lo[k], a_hi[k] + a_lo[k]).to_bytes()
         for k, (h, x) in enumerate(zip(names, xs))
     }
 
 
-def reveal(held: Mapping[str, bytes], *, me: str, survivors: Iterable[str], dropped: Iterable[str], run: str, rnd: int, previous: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
-    """Return owner -> RevealedShare blob: the b-share of each surviving owner, the a-share of each dropped one.
+def reveal(
+    held: Mapping[str, bytes],
+    *,
+    me: str,
+    survivors: Iterable[str],
+    dropped: Iterable[str],
+    run: str,
+    rnd: int,
+    previous: Mapping[str, bytes] | None = None,
+) -> dict[str, bytes]:
+    """Return owner -> RevealedShare blob: b-share of each surviving owner, a-share of each dropped one.
 
     ``held`` maps owner -> ShareBundle blob received in the share stage. ``previous`` is
     this account's earlier output of ``reveal`` for the same round, if any (store it):
@@ -185,40 +204,66 @@ def reveal(held: Mapping[str, bytes], *, me: str, survivors: Iterable[str], drop
     surv, drop = set(survivors), set(dropped)
     both = sorted(surv & drop)
     if both:
-        raise RevealRefused(f"{me} refuses to reveal both shares of {', '.join(both)} (listed as survivor and dropped)")
+        raise RevealRefused(
+            f"{me} refuses to reveal both shares of {', '.join(both)} (listed as survivor and dropped)"
+        )
     if me in drop:
         raise ProtocolError(f"{me} is listed as dropped and cannot be asked to reveal")
-    earlier = {o: RevealedShare.from_bytes(v).kind for o, v in (previous or {}).items()}
+    earlier = {}
+    for owner, blob in (previous or {}).items():
+        s = RevealedShare.from_bytes(blob)
+        if (s.run, s.rnd, s.owner, s.holder) != (run, rnd, owner, me):
+            raise IntegrityError(f"previous reveal for {owner} is from another run, round or holder")
+        earlier[owner] = s.kind
     out: dict[str, bytes] = {}
     for owner, blob in sorted(held.items()):
         bundle = ShareBundle.from_bytes(blob)
         if (bundle.run, bundle.rnd, bundle.owner, bundle.holder) != (run, rnd, owner, me):
-            raise IntegrityError(f"share held for {owner} was made for another run, round, owner or holder (replayed or mis-routed)")
+            raise IntegrityError(
+                f"share held for {owner} was made for another run, round, owner or holder (replayed or mis-routed)"
+            )
         if len(surv) < bundle.threshold:
-            raise TooFewSurvivors(f"{len(surv)} survivors is below the threshold {bundle.threshold}; {me} reveals nothing")
+            raise TooFewSurvivors(
+                f"{len(surv)} survivors is below the threshold {bundle.threshold}; {me} reveals nothing"
+            )
         kind = SELF if owner in surv else KEY if owner in drop else None
         if kind is None:
             continue
         if earlier.get(owner, kind) != kind:
-            raise RevealRefused(f"{me} already revealed the {earlier[owner]}-share of {owner}; refusing the {kind}-share")
+            raise RevealRefused(
+                f"{me} already revealed the {earlier[owner]}-share of {owner}; refusing the {kind}-share"
+            )
         share = bundle.self_share if kind == SELF else bundle.key_share
         out[owner] = RevealedShare(run, rnd, owner, me, kind, bundle.index, bundle.threshold, share).to_bytes()
     return out
 
 
-def reconstruct(shares: Mapping[str, bytes], *, owner: str, kind: str, threshold: int, run: str, rnd: int) -> bytes:
+def reconstruct(
+    shares: Mapping[str, bytes],
+    *,
+    owner: str,
+    kind: str,
+    threshold: int,
+    run: str,
+    rnd: int,
+    roster: Sequence[str] | None = None,
+) -> bytes:
     """Rebuild owner's 32-byte secret of ``kind`` ("b" or "a") from revealer -> RevealedShare blob.
 
-    Raises IntegrityError for a share of another run, round, owner, kind or revealer,
-    or a repeated x; NotEnoughShares when fewer than ``threshold`` remain.
+    Raises IntegrityError for a share of another run, round, owner, kind or revealer, a
+    repeated x, or (when ``roster`` is given) an x that is not the revealer's roster
+    position; NotEnoughShares when fewer than ``threshold`` remain.
     """
     points: dict[int, bytes] = {}
     for revealer, blob in shares.items():
         s = RevealedShare.from_bytes(blob)
         if (s.run, s.rnd, s.owner, s.holder, s.kind) != (run, rnd, owner, revealer, kind):
-            raise IntegrityError(f"revealed share from {revealer} for {owner} does not match run, round, owner, holder and kind")
-        if s.threshold != threshold or s.index in points:
-            raise IntegrityError(f"revealed share from {revealer} for {owner} has a wrong threshold or a repeated index")
+            raise IntegrityError(
+                f"revealed share from {revealer} for {owner} does not match run, round, owner, holder and kind"
+            )
+        wrong_x = roster is not None and s.index != share_index(roster, revealer)
+        if s.threshold != threshold or s.index in points or wrong_x:
+            raise IntegrityError(f"revealed share from {revealer} for {owner} has a wrong threshold or index")
         points[s.index] = s.share
     if len(points) < threshold:
         raise NotEnoughShares(f"{owner}: {len(points)} {kind}-share(s) revealed, {threshold} needed")

@@ -45,7 +45,8 @@ ENVELOPE_WRAPPED_KEY = 120
 
 def envelope_bytes(payload: int, recipients: int = 1) -> int:
     """Bytes on the wire for ``payload`` bytes sealed to ``recipients`` recipients."""
-    return payload + ENVELOPE_HEADER + ENVELOPE_TAG_PER_MIB * max(1, math.ceil(payload / 2**20)) + ENVELOPE_WRAPPED_KEY * recipients
+    tags = ENVELOPE_TAG_PER_MIB * max(1, math.ceil(payload / 2**20))
+    return payload + ENVELOPE_HEADER + tags + ENVELOPE_WRAPPED_KEY * recipients
 
 
 @dataclass
@@ -122,7 +123,9 @@ def simulate(
     shared = [n for n in names if n not in dropped_before_share]
     inbox: dict[str, dict[str, bytes]] = {n: {} for n in names}
     for n in shared:
-        blobs = make_shares(round_secrets[n], me=n, holders=sorted(graph[n] | {n}), threshold=threshold, run=run, rnd=rnd, roster=names)
+        blobs = make_shares(
+            round_secrets[n], me=n, holders=sorted(graph[n] | {n}), threshold=threshold, run=run, rnd=rnd, roster=names
+        )
         for holder, blob in blobs.items():
             inbox[holder][n] = blob
             if holder != n:
@@ -142,10 +145,13 @@ def simulate(
             if hop not in contributors:
                 continue  # never sent y: the previous partial goes to the next live hop
             t0 = time.perf_counter()
-            q, clipped[hop] = quantise(np.asarray(get(hop)), weight=weights[hop] / total_w, clip=clip, frac_bits=frac_bits)
+            weight = weights[hop] / total_w
+            q, clipped[hop] = quantise(np.asarray(get(hop)), weight=weight, clip=clip, frac_bits=frac_bits)
             t1 = time.perf_counter()
             peers = graph[hop] & shared_set
-            y = mask(q, me=hop, secrets=round_secrets[hop], peers_public=public, neighbours=peers, run=run, rnd=rnd, inplace=True)
+            y = mask(
+                q, me=hop, secrets=round_secrets[hop], peers_public=public, neighbours=peers, run=run, rnd=rnd, inplace=True
+            )
             t2 = time.perf_counter()
             timings["quantise"] += t1 - t0
             timings["mask"] += t2 - t1
@@ -171,11 +177,23 @@ def simulate(
     timings["reveal"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    total = unmask(ring_sums, revealed=revealed, roster=names, survivors=survivors, dropped=dropped, public_keys=public, neighbours=graph, threshold=threshold, run=run, rnd=rnd)
+    total = unmask(
+        ring_sums,
+        revealed=revealed,
+        roster=names,
+        survivors=survivors,
+        dropped=dropped,
+        public_keys=public,
+        neighbours=graph,
+        threshold=threshold,
+        run=run,
+        rnd=rnd,
+    )
     timings["unmask"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     surv_w = sum(weights[n] for n in survivors) / total_w
     mean = (dequantise(total, frac_bits=frac_bits) / np.float32(surv_w)).astype(np.float32)
     timings["dequantise"] = time.perf_counter() - t0
-    return SimulationResult(mean, total, survivors, dropped, sorted(set(names) - shared_set), surv_w, sent, clipped, timings, mask_seconds)
+    absent = sorted(set(names) - shared_set)
+    return SimulationResult(mean, total, survivors, dropped, absent, surv_w, sent, clipped, timings, mask_seconds)

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from fedring.errors import ConfigError, IntegrityError, NotEnoughShares, TooFewSurvivors
-from fedring.secagg.keys import pair_seed, public_key_bytes, RoundSecrets
+from fedring.secagg.keys import RoundSecrets, pair_seed, public_key_bytes
 from fedring.secagg.masking import pair_sign
 from fedring.secagg.prg import add_keystream
 from fedring.secagg.shamir import KEY, SELF, reconstruct
@@ -29,7 +29,13 @@ from fedring.secagg.shamir import KEY, SELF, reconstruct
 __all__ = ["unmask", "missing_shares"]
 
 
-def missing_shares(revealed: Mapping[str, Mapping[str, bytes]], *, owners: Iterable[str], neighbours: Mapping[str, frozenset[str]], threshold: int) -> dict[str, list[str]]:
+def missing_shares(
+    revealed: Mapping[str, Mapping[str, bytes]],
+    *,
+    owners: Iterable[str],
+    neighbours: Mapping[str, frozenset[str]],
+    threshold: int,
+) -> dict[str, list[str]]:
     """owner -> holders that revealed nothing for it, for each owner with fewer than t shares."""
     short = {}
     for owner in sorted(owners):
@@ -40,7 +46,19 @@ def missing_shares(revealed: Mapping[str, Mapping[str, bytes]], *, owners: Itera
     return short
 
 
-def unmask(ring_sums: Sequence[np.ndarray], *, revealed: Mapping[str, Mapping[str, bytes]], roster: Sequence[str], survivors: Iterable[str], dropped: Iterable[str], public_keys: Mapping[str, bytes], neighbours: Mapping[str, frozenset[str]], threshold: int, run: str, rnd: int) -> np.ndarray:
+def unmask(
+    ring_sums: Sequence[np.ndarray],
+    *,
+    revealed: Mapping[str, Mapping[str, bytes]],
+    roster: Sequence[str],
+    survivors: Iterable[str],
+    dropped: Iterable[str],
+    public_keys: Mapping[str, bytes],
+    neighbours: Mapping[str, frozenset[str]],
+    threshold: int,
+    run: str,
+    rnd: int,
+) -> np.ndarray:
     """Return sum_{survivors} q_i (uint32) from the ring sums and the revealed shares.
 
     ``revealed`` maps revealer -> owner -> RevealedShare blob (each survivor's output
@@ -71,13 +89,14 @@ def unmask(ring_sums: Sequence[np.ndarray], *, revealed: Mapping[str, Mapping[st
         np.add(total, s, out=total)
 
     def shares_of(owner: str) -> dict[str, bytes]:
-        return {h: revealed[h][owner] for h in sorted(neighbours[owner] | {owner}) if owner in revealed.get(h, {})}
+        holders = sorted(neighbours[owner] | {owner})
+        return {h: revealed[h][owner] for h in holders if owner in revealed.get(h, {})}
 
     for i in sorted(surv):
-        b = reconstruct(shares_of(i), owner=i, kind=SELF, threshold=threshold, run=run, rnd=rnd)
+        b = reconstruct(shares_of(i), owner=i, kind=SELF, threshold=threshold, run=run, rnd=rnd, roster=roster)
         add_keystream(total, b, sign=-1)
     for j in sorted(drop):
-        a = reconstruct(shares_of(j), owner=j, kind=KEY, threshold=threshold, run=run, rnd=rnd)
+        a = reconstruct(shares_of(j), owner=j, kind=KEY, threshold=threshold, run=run, rnd=rnd, roster=roster)
         if public_key_bytes(RoundSecrets(private_key=a, self_seed=bytes(32))) != public_keys[j]:
             raise IntegrityError(f"the key reconstructed for {j} does not match its advertised public key")
         for i in sorted(neighbours[j] & surv):

@@ -85,3 +85,21 @@ def test_too_few_survivors_and_dropped_revealer_reveal_nothing():
 def test_threshold_must_be_a_majority_of_holders(t):
     with pytest.raises(ConfigError, match="threshold"):
         shares_for(threshold=t)
+
+
+def test_revealed_index_must_be_the_revealers_roster_position():
+    _, blobs = shares_for()
+    got = reveal_all(blobs, "a", survivors=["a", "c", "e"], dropped=[])
+    stolen = RevealedShare.from_bytes(got["a"]).share
+    forged = dict(got, b=RevealedShare("r", 1, "a", "b", "b", 1, 3, stolen).to_bytes())  # b claims a's x = 1
+    del forged["a"]
+    with pytest.raises(IntegrityError, match="index"):
+        reconstruct(forged, owner="a", kind="b", threshold=3, run="r", rnd=1, roster=ROSTER)
+
+
+def test_previous_reveal_from_another_round_is_refused():
+    _, blobs = shares_for()
+    _, old_blobs = shares_for(rnd=0)
+    old = reveal({"a": old_blobs["c"]}, me="c", survivors=["a", "c", "d"], dropped=[], run="r", rnd=0)
+    with pytest.raises(IntegrityError, match="previous"):
+        reveal({"a": blobs["c"]}, me="c", survivors=["a", "c", "d"], dropped=[], run="r", rnd=1, previous=old)
