@@ -35,7 +35,11 @@ def context_bytes(*parts: str | int) -> bytes:
     """Unambiguous encoding of names and numbers: each part length-prefixed."""
     out = bytearray()
     for p in parts:
+        if isinstance(p, int) and not 0 <= p < 2**64:
+            raise ConfigError(f"round numbers must be in [0, 2^64), got {p!r}")
         raw = struct.pack(">Q", p) if isinstance(p, int) else p.encode("utf-8")
+        if len(raw) >= 2**16:
+            raise ConfigError("names must be shorter than 65536 bytes")
         out += struct.pack(">H", len(raw)) + raw
     return bytes(out)
 

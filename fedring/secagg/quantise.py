@@ -36,10 +36,18 @@ __all__ = ["quantise", "dequantise", "check_no_wrap", "error_bound"]
 _LIMIT = 2**31
 
 
+def _number(name: str, value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
 def _check_params(clip: float, frac_bits: int) -> None:
-    if not (isinstance(clip, (int, float)) and math.isfinite(clip) and clip > 0):
+    clip = _number("clip", clip)
+    if not (math.isfinite(clip) and clip > 0):
         raise ConfigError(f"clip must be a finite number > 0, got {clip!r}")
-    if not (isinstance(frac_bits, int) and 0 <= frac_bits <= 30):
+    if isinstance(frac_bits, bool) or not (isinstance(frac_bits, (int, np.integer)) and 0 <= frac_bits <= 30):
         raise ConfigError(f"frac_bits must be an integer in [0, 30], got {frac_bits!r}")
     if clip * 2.0**frac_bits >= _LIMIT:
         raise ConfigError(
@@ -72,7 +80,9 @@ def error_bound(n_accounts: int, frac_bits: int) -> float:
     return n_accounts * 2.0 ** -(frac_bits + 1)
 
 
-def quantise(delta: np.ndarray, *, weight: float, clip: float, frac_bits: int) -> tuple[np.ndarray, int]:
+def quantise(
+    delta: np.ndarray, *, weight: float, clip: float, frac_bits: int
+) -> tuple[np.ndarray, int]:
     """Return ``(q, clipped)``: q = round(weight * clip(delta) * 2^f) mod 2^32 as uint32.
 
     ``clipped`` counts the coordinates outside [-clip, clip] (NaN counts as clipped
@@ -80,7 +90,8 @@ def quantise(delta: np.ndarray, *, weight: float, clip: float, frac_bits: int) -
     rounding error is the only error (float32 would lose bits above 2^24).
     """
     _check_params(clip, frac_bits)
-    if not (isinstance(weight, (int, float)) and 0.0 <= weight <= 1.0):
+    weight = _number("weight", weight)
+    if not 0.0 <= weight <= 1.0:
         raise ConfigError(f"weight must be a normalised weight in [0, 1], got {weight!r}")
     x = np.asarray(delta)
     if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
@@ -98,7 +109,7 @@ def quantise(delta: np.ndarray, *, weight: float, clip: float, frac_bits: int) -
 
 def dequantise(total: np.ndarray, *, frac_bits: int) -> np.ndarray:
     """Read a uint32 sum as two's-complement int32 and scale by 2^-f, as float32."""
-    if not (isinstance(frac_bits, int) and 0 <= frac_bits <= 30):
+    if isinstance(frac_bits, bool) or not (isinstance(frac_bits, (int, np.integer)) and 0 <= frac_bits <= 30):
         raise ConfigError(f"frac_bits must be an integer in [0, 30], got {frac_bits!r}")
     t = np.asarray(total)
     if t.dtype != np.uint32:

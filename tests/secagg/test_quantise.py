@@ -59,3 +59,8 @@ def test_dequantised_mean_within_error_bound(n, f, clip, seed):
     # Assert: within N 2^-(f+1) plus float32 rounding of the result
     exact = (w[:, None] * np.clip(ups.astype(np.float64), -clip, clip)).sum(0)
     assert np.abs(got - exact).max() <= error_bound(n, f) + clip * 2.0**-23
+
+
+def test_numpy_scalars_are_accepted_and_inf_is_clipped():
+    q, clipped = quantise(np.array([np.inf, -np.inf], np.float32), weight=np.float32(0.25), clip=np.float64(4.0), frac_bits=np.int64(1))
+    assert q.tolist() == [2, 2**32 - 2] and clipped == 2
