@@ -141,9 +141,9 @@ def simulate(
     ring_sums: list[np.ndarray] = []
     for r in range(len(plan.rings)):
         partial = None
-        for hop in plan.rings[r]:
-            if hop not in contributors:
-                continue  # never sent y: the previous partial goes to the next live hop
+        gone = set(names) - contributors  # known before the ring starts: never sent y
+        hop = plan.next_hop(r, None, gone)
+        while hop is not None:
             t0 = time.perf_counter()
             weight = weights[hop] / total_w
             q, clipped[hop] = quantise(np.asarray(get(hop)), weight=weight, clip=clip, frac_bits=frac_bits)
@@ -159,12 +159,14 @@ def simulate(
             if observe:
                 observe("mask", hop, y)
             if hop in dropped_in_ring:
-                continue  # the hop failed: its predecessor's partial is re-sealed to the next hop
-            partial = add_into(partial, y)
-            sent[hop] += envelope_bytes(y.nbytes)
-            if observe:
-                observe("ring", hop, partial)
+                gone.add(hop)  # the hop failed: previous_hop re-seals its partial to next_hop
+            else:
+                partial = add_into(partial, y)
+                sent[hop] += envelope_bytes(y.nbytes)
+                if observe:
+                    observe("ring", hop, partial)
             timings["ring"] += time.perf_counter() - t2
+            hop = plan.next_hop(r, hop, gone)
         if partial is not None:
             ring_sums.append(partial)
     del round_secrets  # the host never sees these; only revealed shares below
@@ -193,7 +195,9 @@ def simulate(
 
     t0 = time.perf_counter()
     surv_w = sum(weights[n] for n in survivors) / total_w
-    mean = (dequantise(total, frac_bits=frac_bits) / np.float32(surv_w)).astype(np.float32)
+    if surv_w <= 0:
+        raise ConfigError("the survivors' weights sum to 0: no mean to take")
+    mean = (dequantise(total, frac_bits=frac_bits).astype(np.float64) / surv_w).astype(np.float32)
     timings["dequantise"] = time.perf_counter() - t0
     absent = sorted(set(names) - shared_set)
     return SimulationResult(mean, total, survivors, dropped, absent, surv_w, sent, clipped, timings, mask_seconds)
