@@ -71,6 +71,18 @@ def _reader(source: BinaryIO) -> Callable[[int], bytes]:
     return read
 
 
+def _write(sink: BinaryIO, data: memoryview | bytes) -> None:
+    """Write all of ``data`` (a raw file or socket may take only part of it per call).
+
+    The chunk buffers are reused, so ``sink`` must consume the bytes during the call,
+    as files, BytesIO, sockets and pipes do.
+    """
+    view = memoryview(data)
+    while view:
+        n = sink.write(view)
+        view = view[len(view) if n is None else n:]
+
+
 def _fill(source: BinaryIO, view: memoryview) -> int:
     """Read until ``view`` is full or the source ends (pipes return short reads)."""
     got = 0
@@ -106,7 +118,7 @@ def _seal_with(
     """``seal`` with the randomness passed in, to reproduce the test vectors."""
     head = _prepare(policy, directory, context, content_type, chunk_size, content_key,
                     nonce_prefix, randfunc)
-    sink.write(head)
+    _write(sink, head)
     aes, aad = AESGCM(derive(content_key)[0]), hashlib.sha256(head[: _fixed_len(head)]).digest()
     bufs = [bytearray(chunk_size), bytearray(chunk_size)]
     out = memoryview(bytearray(chunk_size + TAG))
@@ -117,7 +129,7 @@ def _seal_with(
         last = nxt == 0
         aes.encrypt_into(_nonce(nonce_prefix, counter, last), memoryview(bufs[0])[:n], aad,
                          out[: n + TAG])
-        sink.write(out[: n + TAG])
+        _write(sink, out[: n + TAG])
         if last:
             break
         bufs.reverse()
@@ -179,7 +191,7 @@ def open(  # noqa: A001 - the recipe's verb, like Fernet's decrypt
                                  memoryview(bufs[0])[:n], aad, out[: n - TAG])
         except InvalidTag:
             raise fail() from None
-        sink.write(out[:m])
+        _write(sink, out[:m])
         if nxt == 0:
             return h
         bufs.reverse()
@@ -187,7 +199,8 @@ def open(  # noqa: A001 - the recipe's verb, like Fernet's decrypt
 
 
 def seal_bytes(
-    policy: str | Policy, directory: PublicDirectory, data: bytes, *, context: Context,
+    policy: str | Policy, directory: PublicDirectory, data: bytes | bytearray | memoryview, *,
+    context: Context,
     content_type: str = "application/octet-stream", chunk_size: int = 1 << 20,
 ) -> bytearray:
     """``seal`` for a bytes payload, encrypting straight into one preallocated buffer.
@@ -198,11 +211,12 @@ def seal_bytes(
     key, prefix = get_random_bytes(32), get_random_bytes(PREFIX)
     head = _prepare(policy, directory, context, content_type, chunk_size, key, prefix,
                     get_random_bytes)
-    count = max(1, -(-len(data) // chunk_size))
-    out = bytearray(len(head) + len(data) + count * TAG)
+    src = memoryview(data).cast("B")  # any contiguous buffer, counted in bytes
+    count = max(1, -(-len(src) // chunk_size))
+    out = bytearray(len(head) + len(src) + count * TAG)
     out[: len(head)] = head
     aes, aad = AESGCM(derive(key)[0]), hashlib.sha256(head[: _fixed_len(head)]).digest()
-    src, dst = memoryview(data), memoryview(out)
+    dst = memoryview(out)
     pos = len(head)
     for i in range(count):
         piece = src[i * chunk_size: (i + 1) * chunk_size]
@@ -218,7 +232,7 @@ def open_bytes(keyring: KeyRing, blob: bytes | bytearray | memoryview, *,
     Returns that buffer (a ``bytearray``; see ``seal_bytes``). Nothing is returned
     unless every chunk verified.
     """
-    view = memoryview(blob)
+    view = memoryview(blob).cast("B")
     parsed = parse_header(_memory_reader(view))
     aes, h = AESGCM(_checked(keyring, parsed, context)), parsed.header
     aad = hashlib.sha256(parsed.fixed).digest()
@@ -247,7 +261,7 @@ def read_header(source: BinaryIO) -> Header:
 
 def read_header_bytes(blob: bytes | bytearray | memoryview) -> Header:
     """``read_header`` for an envelope held in memory."""
-    return parse_header(_memory_reader(memoryview(blob))).header
+    return parse_header(_memory_reader(memoryview(blob).cast("B"))).header
 
 
 def _memory_reader(view: memoryview) -> Callable[[int], bytes]:
@@ -276,6 +290,6 @@ def rewrap(
     for attr in sorted(new.attributes):
         directory.lookup(attr)
     head = build_header(parsed.fixed, new, directory, content_key, get_random_bytes)
-    sink.write(head)
+    _write(sink, head)
     shutil.copyfileobj(source, sink, 1 << 20)
     return read_header_bytes(head)

@@ -70,6 +70,8 @@ class Header:
 
 @dataclass(frozen=True)
 class Parsed:
+    """A header as read: the parsed fields plus the exact bytes that were authenticated."""
+
     header: Header
     fixed: bytes  # the fixed part; SHA-256 of it is the associated data
     key_block: bytes
@@ -79,14 +81,17 @@ class Parsed:
 
 
 def fail() -> IntegrityError:
+    """The one error for every authentication failure: no detail, so no oracle."""
     return IntegrityError(MESSAGE)
 
 
 def canonical(obj: Any) -> bytes:
+    """Canonical JSON (sorted keys, no spaces, ASCII): equal values give equal bytes."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def check_context(context: Context) -> dict[str, str | int]:
+    """The context as a plain dict; a caller mistake (not tampering) is a ConfigError."""
     if not isinstance(context, Mapping):
         raise ConfigError("context must be a mapping such as {'run': ..., 'round': ..., 'stage': ...}")
     for k, v in context.items():
@@ -96,6 +101,9 @@ def check_context(context: Context) -> dict[str, str | int]:
 
 
 def fixed_part(prefix: bytes, context: Context, content_type: str, chunk_size: int) -> bytes:
+    """F: magic, version, length, canonical JSON of the fields that never change."""
+    if not isinstance(content_type, str):
+        raise ConfigError("content_type must be a str such as 'application/octet-stream'")
     body = canonical(
         {
             "chunk_size": chunk_size,
@@ -205,19 +213,28 @@ def parse_header(read: Callable[[int], bytes]) -> Parsed:
         raise fail()
     try:
         a, b = json.loads(fixed[9:]), json.loads(block)
-        prefix = bytes.fromhex(a["nonce_prefix"])
+        prefix = bytes.fromhex(_typed(a["nonce_prefix"], str))
         clauses = tuple(
-            tuple(Recipient(e["attribute"], int(e["epoch"]), e["key_id"]) for e in c)
-            for c in b["clauses"]
+            tuple(Recipient(_typed(e["attribute"], str), _typed(e["epoch"], int),
+                            _typed(e["key_id"], str)) for e in c)
+            for c in _typed(b["clauses"], list)
         )
-        wraps = tuple(tuple(bytes.fromhex(e["wrap"]) for e in c) for c in b["clauses"])
-        header = Header(VERSION, prefix, dict(a["context"]), str(a["content_type"]),
-                        int(a["chunk_size"]), str(b["policy"]), clauses, len(raw) + 32)
-    except (ValueError, KeyError, TypeError, AttributeError):
+        wraps = tuple(tuple(bytes.fromhex(_typed(e["wrap"], str)) for e in c) for c in b["clauses"])
+        header = Header(VERSION, prefix, check_context(_typed(a["context"], dict)),
+                        _typed(a["content_type"], str), _typed(a["chunk_size"], int),
+                        _typed(b["policy"], str), clauses, len(raw) + 32)
+    except (ValueError, KeyError, TypeError, AttributeError):  # ConfigError is a ValueError
         raise fail() from None
     if len(prefix) != PREFIX or not MIN_CHUNK <= header.chunk_size <= MAX_CHUNK:
         raise fail()
     return Parsed(header, fixed, block, wraps, mac, raw + checksum)
+
+
+def _typed(value: Any, kind: type) -> Any:
+    """``value`` if it is exactly of JSON type ``kind`` (no bool for int), else TypeError."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(kind.__name__)
+    return value
 
 
 def recover_key(keyring: KeyRing, parsed: Parsed) -> tuple[bytes, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from itertools import chain
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -68,13 +69,27 @@ def test_streaming_reads_from_a_reader_without_readinto(world) -> None:  # type:
         def read(self, n: int = -1) -> bytes:
             return self.inner.read(min(n, 100) if n >= 0 else 100)
 
+    class ShortWrites(io.BytesIO):  # a raw sink that takes at most 100 bytes per write
+        def write(self, b) -> int:  # type: ignore[no-untyped-def, override]
+            return super().write(bytes(memoryview(b)[:100]))
+
     data = bytes(range(256)) * 20
-    sealed = io.BytesIO()
+    sealed = ShortWrites()
     envelope.seal("acme:self", directory, Trickle(data), sealed, context=CTX, chunk_size=1024)
-    out = io.BytesIO()
+    out = ShortWrites()
     envelope.open(rings["acme"], Trickle(sealed.getvalue()), out, context=CTX)
 
     assert out.getvalue() == data
+
+
+def test_bytes_calls_take_any_contiguous_buffer(world) -> None:  # type: ignore[no-untyped-def]
+    _, rings, directory = world
+    vector = np.arange(3000, dtype=np.float32)  # 12000 bytes, 12 chunks of 1 KiB
+
+    blob = envelope.seal_bytes("acme:self", directory, vector, context=CTX, chunk_size=1024)
+    opened = envelope.open_bytes(rings["acme"], memoryview(blob), context=CTX)
+
+    assert np.array_equal(np.frombuffer(opened, dtype=np.float32), vector)
 
 
 @settings(max_examples=40, deadline=None)

@@ -186,3 +186,18 @@ def test_empty_and_garbage_inputs_fail(setup) -> None:  # type: ignore[no-untype
 
     for junk in (b"", b"FREN", b"not an envelope at all" * 10, b"FREN\x01" + b"\xff" * 8):
         assert_refused(ring, junk)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("attribute", 5), ("epoch", "1"), ("epoch", True), ("key_id", None), ("wrap", "zz")],
+)
+def test_forged_key_block_types_fail(setup, field: str, value: object) -> None:  # type: ignore[no-untyped-def]
+    ring, _, blob, _ = setup
+    _, parts = chunks(blob)
+    fixed, block, mac = sections(blob)
+    doc = json.loads(block)
+    doc["clauses"][0][0][field] = value
+    forged = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+    assert_refused(ring, rebuild(fixed, forged, mac, b"".join(parts)))
