@@ -11,7 +11,9 @@ Per client account ``i`` with bucket ``B_i``:
 - role ``fedring-host-access`` whose trust policy names only the host principal (and, where
   the server evaluates it, requires the external id);
 - its role policy: ``s3:GetObject`` on ``B_i/outbox/*`` and ``B_i/public/*``,
-  ``s3:PutObject`` on ``B_i/inbox/*``, ``s3:ListBucket`` for those prefixes, nothing else;
+  ``s3:PutObject`` on ``B_i/inbox/*`` (with the canned ACL ``bucket-owner-full-control``
+  only, so the client owns what the host writes), ``s3:ListBucket`` for those prefixes;
+  nothing else;
 - a bucket policy that denies the same role everything outside those rights, so that a role
   policy widened later by mistake still cannot reach ``data/`` or ``private/``.
 
@@ -37,7 +39,6 @@ VERSION = "2012-10-17"
 FORBIDDEN_TO_HOST = [
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
-    "s3:PutObjectAcl",
     "s3:PutBucketAcl",
     "s3:PutBucketPolicy",
     "s3:DeleteBucketPolicy",
@@ -87,6 +88,13 @@ def host_access_policy(bucket: str) -> dict[str, Any]:
                 "Resource": [_arn(bucket, INBOX)],
             },
             {
+                "Sid": "GiveInboxObjectsToTheBucketOwner",
+                "Effect": "Allow",
+                "Action": ["s3:PutObjectAcl"],
+                "Resource": [_arn(bucket, INBOX)],
+                "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+            {
                 "Sid": "ListOutboxInboxPublic",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
@@ -114,7 +122,7 @@ def client_bucket_policy(bucket: str, role_arn: str) -> dict[str, Any]:
                 "Sid": "HostRoleWritesOnlyInbox",
                 "Effect": "Deny",
                 "Principal": who,
-                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Action": ["s3:PutObject", "s3:PutObjectAcl", "s3:AbortMultipartUpload"],
                 "NotResource": [_arn(bucket, INBOX)],
             },
             {

@@ -77,7 +77,7 @@ def client_config(max_attempts: int, addressing_style: str = "auto") -> Config:
     """Bounded retries with exponential backoff and jitter (botocore 'standard' mode):
     throttling (SlowDown, 503), 5xx and dropped connections are retried, auth errors never."""
     return Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         s3={"addressing_style": addressing_style},
         connect_timeout=10,
         read_timeout=60,

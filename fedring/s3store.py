@@ -38,7 +38,9 @@ class S3Store(Store):
 
     ``session`` carries the principal's credentials (for the host's view of a client: an
     assumed-role session from ``fedring.s3auth.assume_role_session``); ``principal`` names it
-    in error messages.
+    in error messages. ``acl`` is a canned ACL sent with every write: the host's view uses
+    ``bucket-owner-full-control`` so that the client owns what the host leaves in its inbox
+    (Ceph radosgw makes the user behind an assumed role the owner of what it writes).
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class S3Store(Store):
         multipart_threshold: int = 64 * MiB,
         part_size: int = 16 * MiB,
         max_concurrency: int = 4,
+        acl: str | None = None,
     ) -> None:
         if part_size < 5 * MiB or multipart_threshold < part_size:
             raise ValueError("part_size must be >= 5 MiB (S3's minimum) and <= multipart_threshold")
@@ -68,6 +71,7 @@ class S3Store(Store):
         self.multipart_threshold = multipart_threshold
         self.part_size = part_size
         self.max_concurrency = max_concurrency
+        self._extra: dict[str, str] = {"ACL": acl} if acl else {}
         self.client = session.client(
             "s3", endpoint_url=endpoint_url, region_name=region, config=client_config(max_attempts, addressing_style)
         )
@@ -84,7 +88,7 @@ class S3Store(Store):
             return self._put_multipart(key, data, digest)
         try:
             self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=data, Metadata={"sha256": digest}, IfNoneMatch="*"
+                Bucket=self.bucket, Key=key, Body=data, Metadata={"sha256": digest}, IfNoneMatch="*", **self._extra
             )
         except ClientError as exc:
             if _code(exc) in _CONFLICT or _status(exc) == 412:
@@ -157,7 +161,7 @@ class S3Store(Store):
             return self._rewrite(key, data, digest)
         try:
             upload_id = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=key, Metadata={"sha256": digest}
+                Bucket=self.bucket, Key=key, Metadata={"sha256": digest}, **self._extra
             )["UploadId"]
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, "write", key) from exc
@@ -234,9 +238,12 @@ class S3Store(Store):
             )
         if code in _NOT_FOUND or status == 404:
             return ObjectNotFound(f"no object at {where}")
+        # radosgw answers bad credentials with a bare 403, or 400 InvalidArgument for a bad token
+        if (status == 403 or code in ("AccessDenied", "InvalidArgument")) and credentials_rejected(
+            self.session, self.endpoint_url, self.region
+        ):
+            return CredentialsError(f"credentials of {self.principal} invalid, unknown or expired; {where}")
         if status == 403 or code == "AccessDenied":
-            if credentials_rejected(self.session, self.endpoint_url, self.region):
-                return CredentialsError(f"credentials of {self.principal} invalid, unknown or expired; {where}")
             if disambiguate and self._absent(key):  # S3 says 403, not 404, to whoever may not list
                 return ObjectNotFound(f"no object at {where}")
             return AccessDenied(f"{self.principal} may not {action} {where}")

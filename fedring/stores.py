@@ -102,10 +102,14 @@ def host_view(
                 max_attempts=cfg.storage.max_attempts,
             )
             _role_sessions[cache_key] = assumed
-    return _s3(cfg, acct, assumed, principal=f"host {cfg.host.name!r} (role {role_arn})")
+    return _s3(
+        cfg, acct, assumed, principal=f"host {cfg.host.name!r} (role {role_arn})", acl="bucket-owner-full-control"
+    )
 
 
-def _s3(cfg: FederationConfig, acct: AccountConfig, session: boto3.Session, *, principal: str) -> Store:
+def _s3(
+    cfg: FederationConfig, acct: AccountConfig, session: boto3.Session, *, principal: str, acl: str | None = None
+) -> Store:
     from fedring.s3store import MiB, S3Store
 
     return S3Store(
@@ -119,4 +123,5 @@ def _s3(cfg: FederationConfig, acct: AccountConfig, session: boto3.Session, *, p
         max_attempts=cfg.storage.max_attempts,
         multipart_threshold=cfg.storage.multipart_threshold_mb * MiB,
         part_size=cfg.storage.part_size_mb * MiB,
+        acl=acl,
     )
