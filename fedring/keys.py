@@ -344,6 +344,13 @@ class Identity:
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"malformed identity: {exc}") from exc
 
+    def save(self, path: str | Path) -> None:
+        write_private(Path(path), self.to_json())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Identity:
+        return cls.from_json(read_private(Path(path)))
+
 
 def new_account_keys(account: str) -> tuple[Authority, KeyRing]:
     """An account's authority, having issued ``<account>:self`` into the account's key ring."""

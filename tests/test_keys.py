@@ -155,12 +155,13 @@ def test_key_ring_find_requires_matching_epoch_and_id() -> None:
     assert ring.find("acme:self", 1, "0" * 16) is None
 
 
-def test_identity_signs_and_verifies() -> None:
+def test_identity_signs_and_verifies(tmp_path: Path) -> None:
     identity = Identity.create("host")
     signature = identity.sign(b"registry entry")
 
     Identity.verify(identity.signing_public, b"registry entry", signature)
-    restored = Identity.from_json(identity.to_json())
+    identity.save(tmp_path / "identity.json")
+    restored = Identity.load(tmp_path / "identity.json")
 
     assert restored.signing_public == identity.signing_public
     assert restored.encryption_public == identity.encryption_public
