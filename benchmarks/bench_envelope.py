@@ -11,8 +11,8 @@ Sections:
   payload, each next to a one-shot AESGCM encrypt/decrypt of the same bytes in the same
   run (best of ``--repeat``), and their ratio;
 * ``memory``: extra memory while sealing and opening ``--memory-gib`` GiB streamed from a
-  generator-backed reader to a file and back to a discarding sink; each in a fresh child
-  process so that ``ru_maxrss`` starts low; tracemalloc peak and ru_maxrss delta;
+  generator-backed reader to a file and back to a discarding sink, each in a fresh child
+  process: tracemalloc peak, and peak RSS (VmHWM, reset first) minus RSS before;
 * ``wraps``: the per-attribute cost of wrapping (seal) and unwrapping (open) the content
   key, for one clause of n attributes and for n clauses of one attribute, n = 1, 4, 16.
 
@@ -179,6 +179,9 @@ def memory_child(op: str, gib: float, path: str) -> None:
             return len(b)
 
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_vm = _proc_status("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM (the peak RSS) to VmRSS
+        f.write("5")
     tracemalloc.start()
     t = time.perf_counter()
     if op == "seal":
@@ -191,10 +194,22 @@ def memory_child(op: str, gib: float, path: str) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss survives fork+exec on Linux (it may show the parent's peak), so the
+    # peak-RSS delta comes from /proc: VmHWM after the run minus VmRSS before it.
     emit(section="memory", op=op, payload_gib=gib, tracemalloc_peak_mib=round(peak / MiB, 2),
+         peak_rss_delta_mib=round((_proc_status("VmHWM") - base_vm) / 1024, 2),
+         rss_before_mib=round(base_vm / 1024, 1),
          ru_maxrss_delta_mib=round((after - base_rss) / 1024, 2),
-         ru_maxrss_before_mib=round(base_rss / 1024, 1), ru_maxrss_after_mib=round(after / 1024, 1),
          gb_per_s_with_disk=gbps(total, seconds))
+
+
+def _proc_status(field: str) -> int:
+    """A kB figure from /proc/self/status (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def bench_memory(gib: float) -> None:
