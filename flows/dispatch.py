@@ -10,15 +10,34 @@ failed state, which the round turns into a dropout.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 
+from fedring.records import read_record, write_record
+from fedring.storage import Store
+
 Mode = Literal["embedded", "deployments"]
+
+
+@dataclass(frozen=True)
+class RecordBook:
+    """The host's stage records of one round (see fedring.records)."""
+
+    store: Store
+    run: str
+    rnd: int
+
+    def read(self, stage: str, name: str) -> dict | None:
+        return read_record(self.store, self.run, self.rnd, stage, name)
+
+    def write(self, stage: str, name: str, **outcome: Any) -> dict:
+        return write_record(self.store, self.run, self.rnd, stage, name, **outcome)
 
 
 def deployment_name(flow: Flow, account: str) -> str:
@@ -48,3 +67,42 @@ def run_clients(flow: Flow, accounts: Sequence[str], mode: Mode, **params: Any) 
     with ThreadPoolExecutor(max_workers=max(1, len(accounts))) as pool:
         futures = {a: pool.submit(run_client, flow, a, mode, **params) for a in accounts}
         return {a: f.result() for a, f in futures.items()}
+
+
+def _result(state: State) -> dict:
+    """A client flow's small public result (empty when it cannot be fetched, e.g. remote runs)."""
+    try:
+        value = state.result(raise_on_failure=False)
+    except Exception:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def run_stage(
+    flow: Flow,
+    accounts: Sequence[str],
+    mode: Mode,
+    *,
+    records: RecordBook,
+    stage: str,
+    label: Callable[[str], str] = lambda account: account,
+    **params: Any,
+) -> dict[str, dict]:
+    """Run a client stage where no record says how it went; record each outcome.
+
+    Returns account -> record (``ok``, ``result``, ``error``). Recorded outcomes are
+    replayed on a rerun, so the round makes the same decisions as before.
+    """
+    outcomes: dict[str, dict] = {}
+    todo = []
+    for account in accounts:
+        found = records.read(stage, label(account))
+        if found is not None:
+            outcomes[account] = found
+        else:
+            todo.append(account)
+    for account, state in run_clients(flow, todo, mode, **params).items():
+        ok = state.is_completed()
+        error = "" if ok else (state.message or state.name or "failed")
+        outcomes[account] = records.write(stage, label(account), ok=ok, result=_result(state) if ok else {}, error=error)
+    return outcomes

@@ -11,12 +11,15 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from fedring.config import FederationConfig
 from fedring.errors import TooFewSurvivors
 from fedring.report import markdown_summary, rows
+from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
 from flows.plain import client_train
 from flows.progress import report
+from flows.round import secure_round
 from tasks.data import split
 from tasks.host import broadcast, commit, evaluate, start
 from tasks.plain import aggregate_plain
+from tasks.secure_host import publish_directory, start_secure
 
 
 @flow(name="plain-round", flow_run_name="{cfg.run}-round-{rnd}", persist_result=False)
@@ -43,7 +46,7 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
     lap("train")
     model_key = aggregate_plain(cfg, rnd, survivors)
     lap("aggregate")
-    evaluation = evaluate(cfg, model_key)
+    evaluation = evaluate(cfg, model_key, rnd)
     lap("evaluate")
     metas = {a: states[a].result() for a in survivors}
     metrics = {
@@ -67,17 +70,28 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
 
 @flow(name="federated-training", flow_run_name="{cfg.run}", persist_result=False)
 def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> dict:
-    """Split the data, then train ``cfg.training.rounds`` rounds, resuming after the last commit."""
+    """Split the data, enrol the accounts, then train the rounds not yet committed.
+
+    Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
+    data, model and seeds through plain federated averaging.
+    """
     log = get_run_logger()
     roster = split(cfg)
-    manifest = start(cfg, roster)
+    if cfg.secagg.secure:
+        run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
+        publish_directory(cfg)
+        manifest = start_secure(cfg, roster)
+        round_flow = secure_round
+    else:
+        manifest = start(cfg, roster)
+        round_flow = plain_round
     done = len(manifest["committed"])
     if done:
         log.info("run %s: resuming after %d committed rounds", cfg.run, done)
     for rnd in range(done + 1, cfg.training.rounds + 1):
         report(rnd, "round")
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            manifest = plain_round(cfg, rnd, roster, dispatch)
+            manifest = round_flow(cfg, rnd, roster, dispatch)
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest

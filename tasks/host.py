@@ -31,10 +31,17 @@ def broadcast(cfg: FederationConfig, rnd: int, accounts: list[str]) -> int:
 
 
 @task(name="evaluate", persist_result=False, **RETRY_OPTIONS)
-def evaluate(cfg: FederationConfig, model_key: str) -> dict:
-    """Accuracy and loss of a host-held plaintext model on the held-out test set."""
+def evaluate(cfg: FederationConfig, model_key: str, rnd: int) -> dict:
+    """Accuracy and loss of round ``rnd``'s global model on the held-out test set."""
     _, test = load_mnist(cfg.data_dir)
-    result = evaluate_vector(from_bytes(host_store(cfg).get(model_key)), test.head(cfg.training.eval_limit))
+    blob = host_store(cfg).get(model_key)
+    if cfg.secagg.secure:
+        from fedring.secure.host import host_party, open_model
+
+        vector = open_model(host_party(cfg), blob, rnd=rnd, host=cfg.host.name)
+    else:
+        vector = from_bytes(blob)
+    result = evaluate_vector(vector, test.head(cfg.training.eval_limit))
     return {"accuracy": result.accuracy, "loss": result.loss}
 
 

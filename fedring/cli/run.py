@@ -89,8 +89,14 @@ def register(app: typer.Typer) -> None:
         run_dir: Annotated[Optional[Path], typer.Option(help="Where storage, plot and CSV go (default runs/RUN).")] = None,
         data_dir: Annotated[Optional[Path], typer.Option(help="MNIST directory (else $FEDRING_DATA).")] = None,
         limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+        plaintext: Annotated[bool, typer.Option(help="Plain federated averaging (no secure aggregation), for comparison.")] = False,
+        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Federation file; the options above are ignored.")] = None,
     ) -> None:
-        """Train a CNN on MNIST across local accounts (embedded storage, no cloud)."""
+        """Train a CNN on MNIST across local accounts with secure aggregation (no cloud needed)."""
+        if config is not None:
+            cfg = load_config(config)
+            train_and_report(cfg, run_dir or Path("runs") / cfg.run)
+            return
         run_dir = run_dir or Path("runs") / run
         cfg = build_config(
             run=run,
@@ -99,6 +105,7 @@ def register(app: typer.Typer) -> None:
             accounts=[{"name": f"account-{i + 1}"} for i in range(accounts)],
             partition={"scheme": partition, "alpha": alpha, "classes_per_account": classes_per_account, "limit": limit},
             training={"rounds": rounds, "local_epochs": epochs},
+            secagg={"secure": not plaintext},
             storage={"kind": "local", "root": str(run_dir / "storage")},
         )
         train_and_report(cfg, run_dir)

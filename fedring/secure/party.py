@@ -1,0 +1,90 @@
+"""An account's view of the federation: its store, its key ring, everyone's public keys.
+
+Private keys live in a key directory on the account's own machine (never in a bucket):
+``$FEDRING_KEYS/<account>/`` or, by default, ``keys/<account>/`` beside the local
+storage root. Each account is its own authority and issues itself ``<account>:self``,
+the attribute every protocol message is sealed to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedring.config import FederationConfig
+from fedring.envelope import open_bytes, seal_bytes
+from fedring.keys import Authority, KeyRing, PublicDirectory, identity_attribute, new_account_keys
+from fedring.layout import PUBLIC_KEYS, inbox
+from fedring.storage import Store
+
+KEYS_ENV = "FEDRING_KEYS"
+DIRECTORY = "directory"
+
+
+def keys_dir(cfg: FederationConfig, account: str) -> Path:
+    base = os.environ.get(KEYS_ENV)
+    root = Path(base) if base else Path(cfg.storage.root).parent / "keys"
+    return root / account
+
+
+def ensure_keys(cfg: FederationConfig, account: str, store: Store) -> KeyRing:
+    """Load the account's key ring, creating its authority on first use; publish its public keys."""
+    where = keys_dir(cfg, account)
+    authority_file = where / "authority.json"
+    if authority_file.exists():
+        authority, ring = Authority.load(authority_file), KeyRing.load(where / "ring")
+    else:
+        authority, ring = new_account_keys(account)
+        ring.save(where / "ring")
+        authority.save(authority_file)
+    store.put(PUBLIC_KEYS, json.dumps(authority.public_document(), sort_keys=True, indent=2).encode())
+    return ring
+
+
+def directory_key(run: str) -> str:
+    return inbox(run, 0, DIRECTORY, "keys.json")
+
+
+@dataclass(frozen=True)
+class Party:
+    """What a stage may use: this account's own store and keys, and the public directory."""
+
+    name: str
+    store: Store
+    keyring: KeyRing
+    directory: PublicDirectory
+    run: str
+
+    def seal_to(self, recipient: str, data: bytes, *, rnd: int, stage: str, policy: str | None = None) -> bytes:
+        """Seal ``data`` to one account (or a policy), bound to run, round, stage and both parties."""
+        ctx = context(self.run, rnd, stage, sender=self.name, recipient=recipient)
+        return bytes(seal_bytes(policy or identity_attribute(recipient), self.directory, data, context=ctx))
+
+    def open_from(self, sender: str, blob: bytes, *, rnd: int, stage: str, recipient: str | None = None) -> bytes:
+        ctx = context(self.run, rnd, stage, sender=sender, recipient=recipient or self.name)
+        return bytes(open_bytes(self.keyring, blob, context=ctx))
+
+    def keep(self, key: str, data: bytes, *, rnd: int, stage: str) -> None:
+        """Store private state sealed to this account itself."""
+        self.store.put(key, self.seal_to(self.name, data, rnd=rnd, stage=stage))
+
+    def recall(self, key: str, *, rnd: int, stage: str) -> bytes:
+        return self.open_from(self.name, self.store.get(key), rnd=rnd, stage=stage)
+
+
+def context(run: str, rnd: int, stage: str, *, sender: str, recipient: str) -> dict[str, str | int]:
+    return {"run": run, "round": rnd, "stage": stage, "from": sender, "to": recipient}
+
+
+def client_party(cfg: FederationConfig, account: str, store: Store) -> Party:
+    """A client's party: its keys, and the directory the host delivered to its inbox."""
+    ring = ensure_keys(cfg, account, store)
+    docs = json.loads(store.get(directory_key(cfg.run)))
+    return Party(account, store, ring, PublicDirectory.from_documents(docs), cfg.run)
+
+
+def participants_policy(names: list[str]) -> str:
+    """The policy a round's global model is sealed to: any participant or the host."""
+    return " or ".join(identity_attribute(n) for n in names)

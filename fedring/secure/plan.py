@@ -1,0 +1,64 @@
+"""The public plan of one secure round, computed identically by the host and every client."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+
+from fedring.config import FederationConfig
+from fedring.secagg import RingPlan, neighbours
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """Roster, public weights, threshold, neighbour graph and rings of round ``rnd``.
+
+    The seed of the graph and the ring order is public and changes every round
+    (SHA-256 of run and round), so the ring order differs from round to round.
+    """
+
+    run: str
+    rnd: int
+    roster: tuple[str, ...]
+    samples: tuple[int, ...]
+    threshold: int
+    degree: int | None
+    rings: int
+    clip: float
+    frac_bits: int
+
+    @classmethod
+    def create(cls, cfg: FederationConfig, roster: dict[str, int], rnd: int) -> "RoundPlan":
+        names = tuple(sorted(roster))
+        return cls(
+            run=cfg.run,
+            rnd=rnd,
+            roster=names,
+            samples=tuple(roster[n] for n in names),
+            threshold=cfg.threshold,
+            degree=cfg.secagg.degree,
+            rings=min(cfg.secagg.rings, len(names)),
+            clip=cfg.secagg.clip,
+            frac_bits=cfg.secagg.frac_bits,
+        )
+
+    @property
+    def seed(self) -> bytes:
+        return hashlib.sha256(f"fedring round plan/{self.run}/{self.rnd}".encode()).digest()
+
+    def weight(self, account: str) -> float:
+        """p_i = n_i / sum n over the roster."""
+        return self.samples[self.roster.index(account)] / sum(self.samples)
+
+    @cached_property
+    def graph(self) -> dict[str, frozenset[str]]:
+        return neighbours(list(self.roster), degree=self.degree, seed=self.seed)
+
+    @cached_property
+    def ring_plan(self) -> RingPlan:
+        return RingPlan.from_roster(list(self.roster), rings=self.rings, seed=self.seed)
+
+    def holders(self, account: str) -> list[str]:
+        """Who holds shares of ``account``'s secrets: its neighbours and itself."""
+        return sorted(self.graph[account] | {account})

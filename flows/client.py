@@ -1,0 +1,48 @@
+"""Client flows: each runs one stage of the secure round for one account.
+
+In the embedded default they run as subflows of the host's round; in a deployment,
+each account's worker runs them on the account's own work pool (``prefect.yaml``).
+Either way a client flow sees only its own account's store and keys.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from fedring.config import FederationConfig
+from flows.progress import report
+from tasks import secure
+
+
+@flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
+def client_enrol(cfg: FederationConfig, account: str) -> None:
+    """Create this account's keys (once) and publish its public keys."""
+    secure.enrol(cfg, account)
+
+
+@flow(name="client-advertise", flow_run_name="{account}-round-{rnd}", persist_result=False)
+def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+    """Round secrets, public key and sealed shares."""
+    report(rnd, "advertise", account)
+    return secure.advertise(cfg, account, roster, rnd)
+
+
+@flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
+def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+    """Train → quantise → mask; the masked vector stays sealed in the account."""
+    report(rnd, "contribute", account)
+    return secure.contribute(cfg, account, roster, rnd)
+
+
+@flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
+def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None) -> dict:
+    """Open the partial sum, add the masked vector, seal the sum to the next hop."""
+    report(rnd, "ring-hop", account)
+    return secure.ring_hop(cfg, account, roster, rnd, to, came_from)
+
+
+@flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
+def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
+    """Reveal the shares the host needs to unmask, sealed to the host."""
+    report(rnd, "reveal", account)
+    return secure.reveal(cfg, account, roster, rnd, survivors, dropped)
