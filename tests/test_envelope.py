@@ -14,6 +14,7 @@ from fedring import envelope
 from fedring.errors import ConfigError, IntegrityError, PolicyNotSatisfied, UnknownKey
 from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
 from fedring.policy import parse
+from tests.test_policy import UNIVERSE, holds, render, trees
 
 CTX = {"run": "run-1", "round": 3, "stage": "commit"}
 NAMES = ["acme:self", "acme:eval", "beta:self", "beta:gpu", "gamma:self"]
@@ -115,6 +116,35 @@ def test_open_succeeds_exactly_when_the_policy_is_satisfied(world, policy, held,
         with pytest.raises(PolicyNotSatisfied) as info:
             envelope.open_bytes(ring, blob, context=CTX)
         assert info.value.missing == parse(policy).missing(held)
+
+
+@pytest.fixture(scope="module")
+def universe() -> tuple[dict[str, KeyRing], PublicDirectory]:
+    """One key per attribute of the policy tests' universe, each alone in a ring."""
+    authorities: dict[str, Authority] = {}
+    keys = {}
+    for attr in UNIVERSE:
+        account = attr.split(":")[0]
+        authority = authorities.setdefault(account, Authority.create(account))
+        keys[attr] = authority.issue(attr)
+    directory = PublicDirectory.from_documents(a.public_document() for a in authorities.values())
+    return keys, directory
+
+
+@settings(max_examples=40, deadline=None)
+@given(tree=trees(), held=st.sets(st.sampled_from(UNIVERSE)))
+def test_random_policies_open_exactly_for_satisfying_sets(universe, tree, held) -> None:  # type: ignore[no-untyped-def]
+    # Prepare: the oracle evaluates the policy tree directly, not the normal form
+    keys, directory = universe
+    blob = envelope.seal_bytes(render(tree), directory, b"payload", context=CTX)
+    ring = KeyRing(keys[a] for a in held)
+
+    # Execute / Assert
+    if holds(tree, held):
+        assert envelope.open_bytes(ring, blob, context=CTX) == b"payload"
+    else:
+        with pytest.raises(PolicyNotSatisfied):
+            envelope.open_bytes(ring, blob, context=CTX)
 
 
 def test_policy_not_satisfied_names_what_is_missing(world) -> None:  # type: ignore[no-untyped-def]
