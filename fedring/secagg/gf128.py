@@ -5,10 +5,10 @@ GF(2^128) with the polynomial x^128 + x^7 + x^2 + x + 1, a 16-byte string read
 big-endian as the coefficient bits (bit i = coefficient of x^i), and share
 index x read as an integer the same way. Its field element multiplies one bit
 at a time through string conversions (about 0.2 ms per product, measured), so
-reconstructing 100 secrets with t = 51 would take about three minutes. This module does the same
-arithmetic on Python integers (4-bit windows, folding reduction, and inversion
-by the binary extended Euclid of Hankerson, Menezes and Vanstone, "Guide to
-Elliptic Curve Cryptography", algorithm 2.48). Shares made here combine with
+reconstructing 100 secrets with t = 51 would take about three minutes. This
+module does the same arithmetic on Python integers (4-bit windows, folding
+reduction, and inversion by the binary extended Euclid of Hankerson, Menezes
+and Vanstone, "Guide to Elliptic Curve Cryptography", algorithm 2.48). Shares made here combine with
 ``Shamir.combine`` and shares of ``Shamir.split`` combine here (tests check both).
 """
 
