@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -88,7 +89,13 @@ class S3Store(Store):
             return self._put_multipart(key, data, digest)
         try:
             self.client.put_object(
-                Bucket=self.bucket, Key=key, Body=data, Metadata={"sha256": digest}, IfNoneMatch="*", **self._extra
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                Metadata={"sha256": digest},
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(),  # the server checks the body
+                IfNoneMatch="*",
+                **self._extra,
             )
         except ClientError as exc:
             if _code(exc) in _CONFLICT or _status(exc) == 412:
@@ -102,12 +109,12 @@ class S3Store(Store):
         _check_key(key)
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
-            data = obj["Body"].read()
+            expected = obj.get("Metadata", {}).get("sha256")
+            data = obj["Body"].read()  # one read: chunked reads through urllib3 cost more than hashing
         except ClientError as exc:
             raise self._error(exc, "read", key, disambiguate=True) from exc
         except BotoCoreError as exc:
             raise self._error(exc, "read", key) from exc
-        expected = obj.get("Metadata", {}).get("sha256")
         if expected is None:
             raise IntegrityError(f"object at {self.where(key)} has no sha256 metadata (not written by fedring)")
         if sha256_hex(data) != expected:
