@@ -77,6 +77,10 @@ def preflight(cfg: FederationConfig) -> Dataset:
     """
     from fedring.ml.data import load_mnist
 
+    if cfg.secagg.secure:
+        from fedring.secure.plan import check_plan
+
+        check_plan(cfg)
     train, _ = load_mnist(cfg.data_dir)
     data = train.head(cfg.partition.limit)
     split_indices(cfg, len(data), data.labels)

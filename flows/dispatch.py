@@ -19,6 +19,7 @@ from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 
+from fedring.errors import IntegrityError
 from fedring.records import read_record, write_record
 from fedring.storage import Store
 
@@ -78,6 +79,18 @@ def _result(state: State) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _raise_if_attacked(state: State, account: str, stage: str) -> None:
+    """An integrity failure is tampering or replay, not a dropout: it stops the round."""
+    if state.is_completed():
+        return
+    try:
+        state.result(raise_on_failure=True)
+    except IntegrityError as exc:
+        raise IntegrityError(f"{stage} of account {account!r}: {exc}") from exc
+    except Exception:
+        return
+
+
 def run_stage(
     flow: Flow,
     accounts: Sequence[str],
@@ -102,6 +115,7 @@ def run_stage(
         else:
             todo.append(account)
     for account, state in run_clients(flow, todo, mode, **params).items():
+        _raise_if_attacked(state, account, stage)
         ok = state.is_completed()
         error = "" if ok else (state.message or state.name or "failed")
         outcomes[account] = records.write(stage, label(account), ok=ok, result=_result(state) if ok else {}, error=error)

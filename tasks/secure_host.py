@@ -9,7 +9,7 @@ from fedring.host import start_run
 from fedring.ml.model import build_model
 from fedring.ml.weights import to_vector
 from fedring.secure import host as core
-from fedring.secure.plan import RoundPlan
+from fedring.secure.plan import RoundPlan, check_plan
 from tasks._retry import RETRY_OPTIONS
 
 
@@ -22,6 +22,7 @@ def publish_directory(cfg: FederationConfig) -> None:
 @task(name="start-run", persist_result=False, **RETRY_OPTIONS)
 def start_secure(cfg: FederationConfig, roster: dict[str, int]) -> dict:
     """Create or resume the run; the initial model is sealed to the participants."""
+    check_plan(cfg)
     host = core.host_party(cfg)
     initial = core.seal_model(host, to_vector(build_model(cfg.seed)), rnd=0, participants=sorted(roster))
     return start_run(host.store, cfg, roster, initial)

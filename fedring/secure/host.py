@@ -111,7 +111,7 @@ def unmask_update(
         rnd=rnd,
     )
     weight = sum(plan.weight(s) for s in survivors)
-    return dequantise(total, frac_bits=plan.frac_bits) / np.float32(weight)
+    return (dequantise(total, frac_bits=plan.frac_bits).astype(np.float64) / weight).astype(np.float32)
 
 
 def host_party(cfg: FederationConfig) -> Party:

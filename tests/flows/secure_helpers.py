@@ -1,0 +1,68 @@
+"""Shared set-up for the secure-flow tests: small real-MNIST federations and what they trained."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import fedring.secure.client as client_core
+from fedring.config import FederationConfig, build_config
+from fedring.host import latest_manifest
+from fedring.layout import round_model
+from fedring.ml.weights import from_bytes
+from fedring.stores import host_store
+
+ACCOUNTS = ("alpha", "beta", "gamma")
+
+
+def make_cfg(tmp_path, *, run: str = "sec", secure: bool = True, rounds: int = 2) -> FederationConfig:
+    return build_config(
+        run=run,
+        accounts=[{"name": n} for n in ACCOUNTS],
+        partition={"scheme": "iid", "limit": 600},
+        training={"rounds": rounds, "eval_limit": 1000},
+        secagg={"secure": secure},
+        storage={"root": str(tmp_path / "storage")},
+    )
+
+
+def final_model(cfg: FederationConfig, rnd: int | None = None) -> np.ndarray:
+    store = host_store(cfg)
+    rnd = rnd if rnd is not None else len(latest_manifest(store, cfg.run)["committed"])
+    blob = store.get(round_model(cfg.run, rnd))
+    if not cfg.secagg.secure:
+        return from_bytes(blob)
+    from fedring.secure.host import host_party, open_model
+
+    return open_model(host_party(cfg), blob, rnd=rnd, host=cfg.host.name)
+
+
+class TrainingSpy:
+    """Wraps the clients' training to keep (global, trained) vectors per (account, round)."""
+
+    def __init__(self, mp: pytest.MonkeyPatch) -> None:
+        self.seen: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.calls: defaultdict[int, int] = defaultdict(int)
+        real = client_core.train_on_partition
+
+        def spy(store, global_vector, *, training, seed, rnd):
+            trained, result = real(store, global_vector, training=training, seed=seed, rnd=rnd)
+            self.seen[(store.account, rnd)] = (global_vector.copy(), trained.copy())
+            self.calls[rnd] += 1
+            return trained, result
+
+        mp.setattr(client_core, "train_on_partition", spy)
+
+
+def fail_for(mp: pytest.MonkeyPatch, name: str, account: str, rnd: int) -> None:
+    """Make client stage ``name`` of ``account`` raise in round ``rnd`` (every attempt)."""
+    real = getattr(client_core, name)
+
+    def broken(party, plan, **kwargs):
+        if party.name == account and plan.rnd == rnd:
+            raise RuntimeError(f"injected failure in {name} of {account}")
+        return real(party, plan, **kwargs)
+
+    mp.setattr(client_core, name, broken)
