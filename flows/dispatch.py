@@ -53,7 +53,9 @@ def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> State:
     from prefect.deployments import run_deployment
 
     params = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in params.items()}
-    flow_run = run_deployment(deployment_name(flow, account), parameters={"account": account, **params}, timeout=None)
+    flow_run = run_deployment(
+        deployment_name(flow, account), parameters={"account": account, **params}, timeout=None, poll_interval=1
+    )
     return flow_run.state
 
 

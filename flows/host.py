@@ -95,3 +95,18 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest
+
+
+@flow(name="scheduled-training", persist_result=False)
+def scheduled_training(config: str = "federation.yaml", dispatch: Mode = "deployments") -> dict:
+    """A scheduled run of the federation in ``config``, with the UTC date appended to its run id.
+
+    Re-running on the same day resumes that day's run; the next day starts a new one.
+    """
+    from datetime import datetime, timezone
+
+    from fedring.config import load_config
+
+    cfg = load_config(config)
+    cfg = cfg.model_copy(update={"run": f"{cfg.run}-{datetime.now(timezone.utc):%Y%m%d}"})
+    return federated_training(cfg, dispatch=dispatch)

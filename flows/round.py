@@ -24,7 +24,7 @@ from flows.client import client_advertise, client_contribute, client_reveal, cli
 from flows.dispatch import Mode, RecordBook, run_stage
 from flows.progress import report
 from tasks.host import broadcast, commit, evaluate
-from tasks.secure_host import relay_advertisements, relay_partial, unmask
+from tasks.secure_host import relay_advertisements, relay_partial, round_report, unmask
 
 
 class _Clock:
@@ -63,7 +63,6 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     book = RecordBook(host_store(cfg), cfg.run, rnd)
     clock = _Clock(rnd)
     common = {"cfg": cfg, "roster": roster, "rnd": rnd}
-    sent = dict.fromkeys(accounts, 0)
 
     broadcast(cfg, rnd, accounts)
     clock.lap("broadcast")
@@ -95,7 +94,6 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
             if not outcome["ok"]:
                 log.warning("round %d ring-hop: %s failed (%s); bypassing it", rnd, hop, outcome["error"])
                 continue
-            sent[hop] += outcome["result"].get("bytes_sent", 0)
             survivors.append(hop)
             prev, prev_from, prev_to = hop, prev, target
         if prev is not None:
@@ -118,10 +116,7 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     evaluation = evaluate(cfg, model_key, rnd)
     clock.lap("evaluate")
 
-    for outcomes in (advertised_out, revealed_out):
-        for a, o in outcomes.items():
-            sent[a] += o["result"].get("bytes_sent", 0)
-    metas = {a: contributed_out[a]["result"] for a in survivors}
+    metas, sent = round_report(cfg, roster, rnd, survivors, accounts)
     metrics = {
         "round": rnd,
         **evaluation,

@@ -56,3 +56,13 @@ def unmask(
     key, stats = core.aggregate(cfg, host, plan, last_hops=last_hops, survivors=survivors, dropped=dropped, advertised=advertised)
     get_run_logger().info("round %d unmasked: %d survivors, %d dropped %s", rnd, len(survivors), len(dropped), stats)
     return key
+
+
+@task(name="round-report", persist_result=False, **RETRY_OPTIONS)
+def round_report(
+    cfg: FederationConfig, roster: dict[str, int], rnd: int, survivors: list[str], accounts: list[str]
+) -> tuple[dict[str, dict], dict[str, int]]:
+    """Survivors' public contribution metadata, and the bytes each account sent this round."""
+    plan = RoundPlan.create(cfg, roster, rnd)
+    metas = {a: core.contribution_meta(cfg, plan, a) for a in survivors}
+    return metas, {a: core.outbox_bytes(cfg, plan, a) for a in accounts}

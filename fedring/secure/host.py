@@ -136,3 +136,16 @@ def aggregate(cfg: FederationConfig, host: Party, plan: RoundPlan, **who: list[s
     following = (previous + update).astype(np.float32)
     host.store.put(out, seal_model(host, following, rnd=plan.rnd, participants=list(plan.roster)))
     return out, {"update_norm": float(np.linalg.norm(update))}
+
+
+def contribution_meta(cfg: FederationConfig, plan: RoundPlan, account: str) -> dict:
+    """The public metadata an account published with its contribution (samples, loss, clipped)."""
+    view = host_view(cfg, account, rnd=plan.rnd)
+    return json.loads(view.get(outbox(plan.run, plan.rnd, Stage.CONTRIBUTE, "meta.json")))
+
+
+def outbox_bytes(cfg: FederationConfig, plan: RoundPlan, account: str) -> int:
+    """Bytes the account sent this round: everything it put in its outbox for the round."""
+    view = host_view(cfg, account, rnd=plan.rnd)
+    prefix = outbox(plan.run, plan.rnd, "", "").rstrip("/") + "/"
+    return sum(len(view.get(k)) for k in view.list(prefix))
