@@ -1,0 +1,1 @@
+"""Peer systems the benchmark suite runs side by side with fedring (Flower today)."""

@@ -1,0 +1,137 @@
+"""The benchmark suite's figures and report from synthetic results (no Flower, no training)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from benchmarks import report
+from benchmarks.compare import NOT_AVAILABLE, TreeSampler, _descendants, check_targets, ratios, summarise
+
+UPDATE = 4 * 421_834 + 4 * 200  # any positive size works; the code divides by it
+
+
+def result(system, mode, *, seconds, acc, sent, accounts=10, scheme="iid", peak=1000.0, rounds=3):
+    spec = {"system": system, "mode": mode, "scheme": scheme, "accounts": accounts, "limit": 20000, "rounds": rounds}
+    if scheme == "dirichlet":
+        spec["alpha"] = 0.5
+    return {
+        "spec": spec,
+        "total_seconds": sum(seconds) + 10.0,
+        "startup_seconds": 10.0,
+        "rounds": [
+            {"round": i + 1, "seconds": s, "accuracy": a, "loss": 1.0, "bytes_per_client": sent}
+            for i, (s, a) in enumerate(zip(seconds, acc))
+        ],
+        "update_bytes": UPDATE,
+        "completed": True,
+        "host_peak_mb": peak,
+        "tree_peak_mb": 2 * peak,
+    }
+
+
+def rows():
+    return [
+        summarise(result("fedring", "plain", seconds=[30.0, 10.0, 12.0], acc=[0.9, 0.95, 0.97], sent=UPDATE)),
+        summarise(result("flower", "plain", seconds=[50.0, 20.0, 16.0], acc=[0.9, 0.95, 0.968], sent=UPDATE + 500)),
+        summarise(result("fedring", "secure", seconds=[30.0, 11.0, 13.0], acc=[0.9, 0.95, 0.97], sent=1.6 * UPDATE, peak=500.0)),
+        summarise(result("flower", "secure", seconds=[50.0, 22.0, 18.0], acc=[0.9, 0.95, 0.96], sent=2.0 * UPDATE)),
+    ]
+
+
+def test_summary_takes_the_median_of_rounds_two_on_and_the_mean_bytes():
+    row = summarise(result("fedring", "plain", seconds=[100.0, 10.0, 14.0, 12.0], acc=[0.5, 0.6, 0.7, 0.8], sent=UPDATE, rounds=4))
+    assert row["median_round_s"] == 12.0  # round 1 (start-up) left out
+    assert row["final_accuracy"] == 0.8
+    assert row["expansion"] == pytest.approx(1.0)
+    assert row["accuracy_per_round"] == [0.5, 0.6, 0.7, 0.8]
+    assert row["status"] == "ok"
+
+
+def test_single_round_runs_use_round_one():
+    row = summarise(result("flower", "plain", seconds=[40.0], acc=[0.9], sent=UPDATE, rounds=1))
+    assert row["median_round_s"] == 40.0
+
+
+def test_unavailable_and_failed_jobs_carry_no_figures():
+    spec = {"system": "fedring", "mode": "secure", "scheme": "iid", "accounts": 10, "limit": 20000, "rounds": 3}
+    row = summarise({"spec": spec, "unavailable": f"{NOT_AVAILABLE}: plaintext rounds"})
+    assert row["status"].startswith(NOT_AVAILABLE) and "median_round_s" not in row
+    row = summarise({"spec": spec, "error": "RuntimeError: boom"})
+    assert row["status"] == "error: RuntimeError: boom"
+
+
+def test_ratios_pair_each_fedring_mode_with_the_same_flower_mode():
+    out = {r["mode"]: r for r in ratios(rows())}
+    assert out["plain"]["median_round_s"] == pytest.approx(11.0 / 18.0)
+    assert out["secure"]["median_round_s"] == pytest.approx(12.0 / 20.0)
+    assert out["secure"]["expansion"] == pytest.approx(0.8)
+    assert out["secure"]["host_peak_mb"] == pytest.approx(0.5)
+    assert out["plain"]["accuracy_pp"] == pytest.approx(0.2)
+
+
+def test_ratios_are_none_when_a_side_is_missing():
+    rs = rows()
+    spec = {"system": "fedring", "mode": "secure", "scheme": "iid", "accounts": 10, "limit": 20000, "rounds": 3}
+    rs[2] = summarise({"spec": spec, "unavailable": NOT_AVAILABLE})
+    secure = next(r for r in ratios(rs) if r["mode"] == "secure")
+    assert secure["median_round_s"] is None and secure["accuracy_pp"] is None
+    checks = check_targets(ratios(rs))
+    assert {c["status"] for c in checks if "secure" in c["where"]} == {NOT_AVAILABLE}
+
+
+def test_settings_are_never_mixed():
+    rs = rows() + [summarise(result("flower", "plain", seconds=[1.0, 1.0, 1.0], acc=[0.1] * 3, sent=1, scheme="dirichlet"))]
+    out = ratios(rs)
+    assert len(out) == 2  # the dirichlet Flower row has no fedring partner
+    assert all(r["scheme"] == "iid" for r in out)
+
+
+def test_targets_report_met_and_missed():
+    rs = rows()
+    rs[2]["median_round_s"] = 30.0  # slower than Flower SecAgg+ (20.0)
+    checks = {(c["target"], c["where"].split(", ")[-1]): c for c in check_targets(ratios(rs))}
+    assert checks[("secure s/round ratio", "secure")]["status"] == "missed"
+    assert checks[("secure s/round ratio", "secure")]["value"] == pytest.approx(1.5)
+    assert checks[("secure expansion ratio", "secure")]["status"] == "met"
+    assert checks[("accuracy difference (pp, absolute)", "plain")]["status"] == "met"
+    assert checks[("accuracy difference (pp, absolute)", "secure")]["status"] == "missed"  # 1.0 pp
+
+
+def test_report_has_tables_plots_and_publishes(tmp_path):
+    compare = rows()
+    sweep = []
+    for n in (3, 10, 30):
+        for system, mode, s in (("fedring", "plain", 1.0), ("flower", "plain", 2.0), ("fedring", "secure", 1.5), ("flower", "secure", 3.0)):
+            r = summarise(result(system, mode, seconds=[5.0, s * n / 3, s * n / 3], acc=[0.8] * 3, sent=UPDATE, accounts=n))
+            r["limit"] = 600 * n
+            sweep.append(r)
+    meta = {"command": "python -m benchmarks", "cores": 2, "versions": {"flwr": "1.42.0"}, "loadavg_start": (1.0, 1.0, 1.0)}
+    rr = ratios(compare) + ratios(sweep)
+    path = report.write(tmp_path / "out", meta=meta, compare=compare, sweep=sweep, ratio_rows=rr, checks=check_targets(ratios(compare)), micro=[{"bench": "micro", "script": "bench_x.py", "v": 1}], results=[])
+    text = path.read_text()
+    assert "| fedring | secure |" in text and "| Flower | SecAgg+ |" in text
+    assert "## Ratios fedring / Flower" in text and "## Scale sweep" in text and "bench_x.py" in text
+    assert "(img/accuracy.png)" in text and "(img/sweep.png)" in text
+    for png in ("accuracy.png", "seconds.png", "bytes.png", "sweep.png"):
+        assert (tmp_path / "out" / "img" / png).stat().st_size > 1000
+    docs = report.publish(path, tmp_path / "docs")
+    assert docs.read_text() == text
+    assert (tmp_path / "docs" / "img" / "sweep.png").exists()
+
+
+def test_report_says_what_was_not_measured(tmp_path):
+    rs = rows()
+    spec = {"system": "fedring", "mode": "secure", "scheme": "iid", "accounts": 10, "limit": 20000, "rounds": 3}
+    rs[2] = summarise({"spec": spec, "unavailable": f"{NOT_AVAILABLE}: plaintext rounds"})
+    path = report.write(tmp_path, meta={}, compare=rs, sweep=[], ratio_rows=ratios(rs), checks=check_targets(ratios(rs)), micro=[], results=[])
+    text = path.read_text()
+    assert "## Not measured in this run" in text and f"fedring secure, IID, 10 accounts" in text
+
+
+def test_tree_sampler_sees_this_process():
+    assert os.getpid() in _descendants(os.getpid())
+    with TreeSampler(interval=0.01) as s:
+        pass
+    assert s.peak_kb > 0
