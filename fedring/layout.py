@@ -3,7 +3,7 @@
 Client bucket ``B_i``::
 
     data/partition.npz, data/manifest.json      the account's private partition
-    public/keys.json                            its authority's public keys
+    public/keys/<n>-<digest>.json               its authority's public keys, version n (latest wins)
     outbox/<run>/<round>/<stage>/<name>         what the host may read
     inbox/<run>/<round>/<stage>/<name>          what the host may write
     private/<run>/<round>/<stage>/<name>        its own state, sealed to itself
@@ -33,7 +33,7 @@ PRIVATE = "private/"
 
 PARTITION = "data/partition.npz"
 PARTITION_MANIFEST = "data/manifest.json"
-PUBLIC_KEYS = "public/keys.json"
+PUBLIC_KEYS_PREFIX = "public/keys/"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -72,6 +72,11 @@ def inbox(run: str, rnd: int, stage: str, name: str) -> str:
 
 def private(run: str, rnd: int, stage: str, name: str) -> str:
     return f"{PRIVATE}{run}/{rnd:04d}/{stage}/{name}"
+
+
+def public_keys(version: int, digest: str) -> str:
+    """Public key documents are versioned: issuing or rotating an attribute adds one."""
+    return f"{PUBLIC_KEYS_PREFIX}{version:06d}-{digest[:16]}.json"
 
 
 def run_prefix(run: str) -> str:

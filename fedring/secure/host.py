@@ -13,11 +13,11 @@ import numpy as np
 
 from fedring.config import FederationConfig
 from fedring.keys import PublicDirectory
-from fedring.layout import PUBLIC_KEYS, Stage, host_stage, inbox, outbox, round_model
+from fedring.layout import Stage, host_stage, inbox, outbox, round_model
 from fedring.ml.weights import from_bytes, to_bytes
 from fedring.secagg import dequantise, unmask
 from fedring.secure.client import PUBLIC_KEY, ROUND_KEYS, _u32, decode_shares
-from fedring.secure.party import Party, directory_key, ensure_keys, participants_policy
+from fedring.secure.party import Party, directory_key, ensure_keys, latest_public_keys, participants_policy
 from fedring.secure.plan import RoundPlan
 from fedring.stores import host_store, host_view
 
@@ -27,8 +27,7 @@ PARTICIPANTS = "participants"
 def publish_directory(cfg: FederationConfig) -> Party:
     """Gather every account's public keys, give each client the directory, return the host's party."""
     host = host_party(cfg)
-    docs = [json.loads(host.store.get(PUBLIC_KEYS))]
-    docs += [json.loads(host_view(cfg, a.name).get(PUBLIC_KEYS)) for a in cfg.accounts]
+    docs = [latest_public_keys(host.store)] + [latest_public_keys(host_view(cfg, a.name)) for a in cfg.accounts]
     payload = json.dumps(docs, sort_keys=True).encode()
     for acct in cfg.accounts:
         host_view(cfg, acct.name).put(directory_key(cfg.run), payload)
@@ -118,8 +117,7 @@ def host_party(cfg: FederationConfig) -> Party:
     """The host's party, rebuilt from its key ring and the accounts' published public keys."""
     store = host_store(cfg)
     ring = ensure_keys(cfg, cfg.host.name, store)
-    docs = [json.loads(store.get(PUBLIC_KEYS))]
-    docs += [json.loads(host_view(cfg, a.name).get(PUBLIC_KEYS)) for a in cfg.accounts]
+    docs = [latest_public_keys(store)] + [latest_public_keys(host_view(cfg, a.name)) for a in cfg.accounts]
     return Party(cfg.host.name, store, ring, PublicDirectory.from_documents(docs), cfg.run)
 
 

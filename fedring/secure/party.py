@@ -16,7 +16,8 @@ from pathlib import Path
 from fedring.config import FederationConfig
 from fedring.envelope import open_bytes, seal_bytes
 from fedring.keys import Authority, KeyRing, PublicDirectory, identity_attribute, new_account_keys
-from fedring.layout import PUBLIC_KEYS, inbox
+from fedring.layout import PUBLIC_KEYS_PREFIX, inbox, public_keys
+from fedring.storage import sha256_hex
 from fedring.storage import Store
 
 KEYS_ENV = "FEDRING_KEYS"
@@ -39,9 +40,29 @@ def ensure_keys(cfg: FederationConfig, account: str, store: Store) -> KeyRing:
         authority, ring = new_account_keys(account)
         ring.save(where / "ring")
         authority.save(authority_file)
-    store.put(PUBLIC_KEYS, json.dumps(authority.public_document(), sort_keys=True, indent=2).encode())
+    publish_public_keys(store, authority)
     return ring
 
+
+def publish_public_keys(store: Store, authority: Authority) -> str:
+    """Publish the authority's current public document, unless the latest one is identical."""
+    data = json.dumps(authority.public_document(), sort_keys=True, indent=2).encode()
+    existing = store.list(PUBLIC_KEYS_PREFIX)
+    if existing and store.get(existing[-1]) == data:
+        return existing[-1]
+    key = public_keys(len(existing) + 1, sha256_hex(data))
+    store.put(key, data)
+    return key
+
+
+def latest_public_keys(store: Store) -> dict:
+    """An account's latest public key document (``ObjectNotFound`` if it never published one)."""
+    from fedring.errors import ObjectNotFound
+
+    existing = store.list(PUBLIC_KEYS_PREFIX)
+    if not existing:
+        raise ObjectNotFound(f"no public keys at {store.where(PUBLIC_KEYS_PREFIX)}; enrol the account first")
+    return json.loads(store.get(existing[-1]))
 
 def directory_key(run: str) -> str:
     return inbox(run, 0, DIRECTORY, "keys.json")
