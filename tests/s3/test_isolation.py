@@ -161,3 +161,27 @@ def test_a_client_cannot_read_the_host_runs(seeded) -> None:
         c.get(f"runs/{RUN}/manifest/0000.json")
     with pytest.raises(AccessDenied):
         c.list("runs/")
+
+
+def test_bucket_policy_still_confines_a_widened_role(seeded) -> None:
+    """Defence in depth: with an s3:* role policy added by mistake, the bucket policy still says no."""
+    from botocore.exceptions import ClientError
+
+    from fedring.provision import compact
+
+    cfg, role = seeded.cfg, seeded.cfg.storage.host_role_name
+    iam = seeded.sessions["account-3"].client("iam", endpoint_url=seeded.server.endpoint, region_name="us-east-1")
+    wide = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}]}
+    iam.put_role_policy(RoleName=role, PolicyName="oops-wide", PolicyDocument=compact(wide))
+    try:
+        view = host_view(cfg, "account-3", run="widened", rnd=1, session=seeded.sessions["host"])
+        with pytest.raises(AccessDenied):
+            view.get("data/partition.npz")
+        with pytest.raises(AccessDenied):
+            view.put(outbox(RUN, 1, "contribute", "forged"), b"forged")
+        with pytest.raises(ClientError) as err:
+            view.client.delete_object(Bucket=view.bucket, Key=outbox(RUN, 1, "contribute", "masked"))
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        assert view.get(outbox(RUN, 1, "contribute", "masked")) == b"masked update of account-3"
+    finally:
+        iam.delete_role_policy(RoleName=role, PolicyName="oops-wide")
