@@ -127,8 +127,8 @@ class S3Store(Store):
             self.client.head_object(Bucket=self.bucket, Key=key)
             return True
         except ClientError as exc:
-            if _code(exc) in _NOT_FOUND or _status(exc) == 404 and _code(exc) != "NoSuchBucket":
-                return False
+            if _code(exc) in _NOT_FOUND or (_status(exc) == 404 and _code(exc) != "NoSuchBucket"):
+                return False  # (HEAD has no body: a missing bucket also reads as a missing key)
             if _status(exc) == 403:  # may list but not read (the host on inbox/): ask the listing
                 return self._listed(key, exc, "read") is not None
             raise self._error(exc, "read", key) from exc
