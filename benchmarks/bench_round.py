@@ -1,0 +1,149 @@
+"""Secure versus plaintext rounds, and how much of a round Prefect orchestration takes.
+
+Runs fedring's host flow in process on real MNIST, side by side: the plaintext
+baseline and the secure pipeline with the same data, seed and training work, for each
+roster size. Core work (training, quantising, masking, sealing, storage, evaluation)
+is timed by wrapping the core functions; orchestration is the rest of the round's
+wall time. Prints one JSON line per (mode, accounts) and one per comparison.
+
+    python benchmarks/bench_round.py --accounts 3 10 --rounds 3 --limit 6000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import fedring.secure.client as client_core  # noqa: E402
+import fedring.secure.host as host_core  # noqa: E402
+import fedring.training as training  # noqa: E402
+import tasks.data as data_tasks  # noqa: E402
+import tasks.host as host_tasks  # noqa: E402
+import tasks.plain as plain_tasks  # noqa: E402
+import tasks.secure as secure_tasks  # noqa: E402
+import tasks.secure_host as secure_host_tasks  # noqa: E402
+from fedring.storage import LocalStore  # noqa: E402
+
+# Everything that is fedring's own work: computation, crypto and storage I/O. What
+# is left of a round's wall time is Prefect (flow and task runs, state API calls).
+CORE = [
+    (client_core, ("advertise", "contribute", "ring_hop", "reveal")),
+    (host_core, ("publish_directory", "relay_advertisements", "relay_partial", "aggregate", "contribution_meta", "outbox_bytes", "host_party")),
+    (secure_tasks, ("client_party", "ensure_keys")),
+    (secure_host_tasks, ("start_run",)),
+    (plain_tasks, ("plain_contribute", "weighted_average")),
+    (host_tasks, ("evaluate_vector", "start_run", "commit_round", "load_mnist", "latest_manifest")),
+    (data_tasks, ("split_data", "load_mnist")),
+    (LocalStore, ("put", "get", "exists", "list")),
+]
+
+
+@contextmanager
+def core_timer():
+    """Accumulate wall time spent inside core functions (not nested: outermost call only)."""
+    spent: dict[str, float] = defaultdict(float)
+    depth = [0]
+    originals = []
+    for module, names in CORE:
+        for name in names:
+            real = getattr(module, name)
+
+            def timed(*args, __real=real, __name=name, **kwargs):
+                depth[0] += 1
+                start = time.perf_counter()
+                try:
+                    return __real(*args, **kwargs)
+                finally:
+                    depth[0] -= 1
+                    if depth[0] == 0:
+                        spent[__name] += time.perf_counter() - start
+
+            originals.append((module, name, real))
+            setattr(module, name, timed)
+    try:
+        yield spent
+    finally:
+        for module, name, real in originals:
+            setattr(module, name, real)
+
+
+def run(n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path) -> dict:
+    from fedring.config import build_config
+    from flows.host import federated_training
+
+    cfg = build_config(
+        run=f"bench-{'secure' if secure else 'plain'}-{n_accounts}",
+        accounts=[{"name": f"account-{i + 1}"} for i in range(n_accounts)],
+        partition={"scheme": "iid", "limit": limit},
+        training={"rounds": rounds},
+        secagg={"secure": secure},
+        storage={"root": str(root / "storage")},
+    )
+    with core_timer() as spent:
+        start = time.perf_counter()
+        manifest = federated_training(cfg)
+        total = time.perf_counter() - start
+    committed = manifest["committed"]
+    later = committed[1:] or committed
+    round_seconds = [m["seconds"] for m in later]
+    core_seconds = sum(spent.values())
+    orchestration = max(total - core_seconds, 0.0)
+    return {
+        "bench": "round",
+        "mode": "secure" if secure else "plaintext",
+        "accounts": n_accounts,
+        "rounds": rounds,
+        "images": limit or 60000,
+        "median_round_seconds": round(statistics.median(round_seconds), 2),
+        "total_seconds": round(total, 1),
+        "core_seconds": round(core_seconds, 1),
+        "orchestration_seconds": round(orchestration, 1),
+        "orchestration_share": round(orchestration / total, 3),
+        "final_accuracy": committed[-1]["accuracy"],
+        "bytes_sent_per_account": int(statistics.mean(committed[-1]["bytes_sent"].values())),
+        "core_breakdown": {k: round(v, 2) for k, v in sorted(spent.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=6000, help="training images (0: all 60,000)")
+    args = parser.parse_args()
+    for n in args.accounts:
+        rows = {}
+        for secure in (False, True):
+            with tempfile.TemporaryDirectory(prefix="fedring-bench-") as tmp:
+                rows[secure] = run(n, secure=secure, rounds=args.rounds, limit=args.limit or None, root=Path(tmp))
+            print(json.dumps(rows[secure]), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "round-ratio",
+                    "accounts": n,
+                    "secure_over_plaintext_round": round(rows[True]["median_round_seconds"] / rows[False]["median_round_seconds"], 3),
+                    "secure_orchestration_share": rows[True]["orchestration_share"],
+                    "accuracy_gap_pp": round(100 * (rows[True]["final_accuracy"] - rows[False]["final_accuracy"]), 2),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
