@@ -8,6 +8,7 @@ one tenant user per account and shares the server between the fixtures of one se
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -89,6 +90,8 @@ def _script(*args: object, timeout: float = 60) -> str:
 
 def start() -> CephServer:
     missing = missing_binaries()
+    if missing and os.environ.get("FEDRING_REQUIRE_S3") == "1":  # CI: a missing server is a failure
+        pytest.fail(f"FEDRING_REQUIRE_S3=1 but Ceph radosgw is not installed (missing {', '.join(missing)})")
     if missing:
         pytest.skip(
             "S3 TESTS SKIPPED: Ceph radosgw is not installed (missing "
