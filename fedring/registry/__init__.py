@@ -1,0 +1,25 @@
+"""The model registry: share a federation's global model under an attribute policy.
+
+``registry/<model>/<version>/`` in the host's bucket holds the sealed weights (one
+envelope per generation; a rewrap adds one), the model card and the publisher's
+signature. Publishing needs the host's keys; listing, showing and verifying need read
+access only; opening needs a key ring that satisfies the policy. See ``docs/registry.md``.
+
+    from fedring.registry import load_model, predict
+    shared = load_model(store, "mnist:1", "keys/consumer")      # a torch.nn.Module inside
+    digits, probs = predict(shared.module, images)              # uint8 [N, 28, 28]
+"""
+
+from fedring.registry.catalog import fetch, listing, model_names, show, version_numbers
+from fedring.registry.consume import AttributeRevoked, SharedModel, load_model, open_weights, predict
+from fedring.registry.inputs import Decoded, decode_all
+from fedring.registry.paths import ModelRef
+from fedring.registry.publish import Published, publish_weights, share
+from fedring.registry.revoke import RewrapReport, revoke, rewrap_registry
+from fedring.registry.verify import Report, verify_all
+
+__all__ = [
+    "AttributeRevoked", "Decoded", "ModelRef", "Published", "Report", "RewrapReport", "SharedModel",
+    "decode_all", "fetch", "listing", "load_model", "model_names", "open_weights", "predict",
+    "publish_weights", "revoke", "rewrap_registry", "share", "show", "verify_all", "version_numbers",
+]

@@ -1,0 +1,125 @@
+"""Open a shared model and predict: what an authorised consumer runs, Prefect-free.
+
+``load_model`` verifies the version's signature (no keys needed), opens the envelope
+with the consumer's key ring, checks the weights against the card's SHA-256 and returns
+the network in eval mode. Errors a consumer can act on:
+
+- ``PolicyNotSatisfied``: the ring lacks attributes; ``missing`` lists, per consumer
+  clause, what is missing (the publisher's own ``host:self`` clause is left out);
+- ``AttributeRevoked`` (a ``PolicyNotSatisfied``): the ring holds the attributes, but only
+  at epochs older than the ones the version is now wrapped to;
+- ``IntegrityError``: a tampered object (signature, envelope, or weights digest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fedring.envelope import open_bytes
+from fedring.envelope_format import Header
+from fedring.errors import PolicyNotSatisfied, UnknownKey
+from fedring.keys import KeyRing, identity_attribute
+from fedring.ml.model import ARCHITECTURE, build_model
+from fedring.ml.train import to_tensor
+from fedring.ml.weights import from_bytes, load_vector
+from fedring.registry import catalog
+from fedring.registry.card import Card
+from fedring.registry.paths import ModelRef
+from fedring.registry.verify import check_version, trusted_key
+from fedring.storage import Store
+
+
+class AttributeRevoked(PolicyNotSatisfied):
+    """The ring holds the policy's attributes only at epochs the version no longer accepts."""
+
+    def __init__(self, policy: str, missing: list[list[str]], held: dict[str, list[int]]) -> None:
+        super().__init__(policy, missing)
+        self.held = held
+        detail = ", ".join(f"{a} (you hold epoch {', '.join(map(str, e))})" for a, e in sorted(held.items()))
+        self.args = (f"{self.args[0]}; revoked: {detail} - the attribute was rotated; ask its authority "
+                     "to re-issue the current epoch if you should still have access",)
+
+
+@dataclass(frozen=True)
+class SharedModel:
+    """An opened registry version: the network (eval mode), its card and where it came from."""
+
+    module: nn.Module
+    card: Card
+    model: str
+    version: int
+    generation: int
+
+
+def _consumer_clauses(header: Header, publisher: str):
+    own = identity_attribute(publisher)
+    return [c for c in header.clauses if [r.attribute for r in c] != [own]] or list(header.clauses)
+
+
+def _refusal(ring: KeyRing, header: Header, publisher: str, policy: str) -> PolicyNotSatisfied:
+    """The error to show a consumer who cannot open: missing attributes, or revoked epochs."""
+    clauses = _consumer_clauses(header, publisher)
+    held_by_name = ring.attributes
+    missing = [sorted({r.attribute for r in c if ring.find(r.attribute, r.epoch, r.key_id) is None}) for c in clauses]
+    stale: dict[str, list[int]] = {}
+    for clause in clauses:
+        for r in clause:
+            older = [k.epoch for k in ring.keys() if k.attribute == r.attribute and k.epoch < r.epoch]
+            if r.attribute in held_by_name and older and ring.find(r.attribute, r.epoch, r.key_id) is None:
+                stale[r.attribute] = older
+    if stale:
+        return AttributeRevoked(policy, missing, stale)
+    return PolicyNotSatisfied(policy, missing)
+
+
+def open_weights(store: Store, ref: ModelRef, ring: KeyRing, *, signing_key: bytes | None = None) -> tuple[np.ndarray, catalog.Version]:
+    """The verified plaintext weights of a version, and the version as fetched."""
+    v = catalog.fetch(store, ref)
+    check_version(v, trusted_key(store, signing_key))
+    try:
+        weights = open_bytes(ring, v.envelope, context=v.card["context"])
+    except (PolicyNotSatisfied, UnknownKey) as exc:
+        refusal = _refusal(ring, v.header, v.card["publisher"]["account"], v.card["policy"])
+        if isinstance(exc, UnknownKey) and not isinstance(refusal, AttributeRevoked):
+            raise
+        raise refusal from None
+    v.card.check_weights(weights)
+    return from_bytes(bytes(weights)), v
+
+
+def load_model(store: Store, model: str | ModelRef, keys: KeyRing | str | Path, *,
+               signing_key: bytes | None = None) -> SharedModel:
+    """Load ``NAME[:VERSION]`` from the registry in ``store`` as a ``torch.nn.Module``.
+
+    ``keys`` is a ``KeyRing`` or the directory of one (``fedring authority issue --to DIR``).
+    """
+    ref = ModelRef.parse(model) if isinstance(model, str) else model
+    ring = keys if isinstance(keys, KeyRing) else KeyRing.load(keys)
+    vector, v = open_weights(store, ref, ring, signing_key=signing_key)
+    if v.card["architecture"] != ARCHITECTURE:
+        from fedring.errors import ConfigError
+
+        raise ConfigError(f"model {v.ref} is a {v.card['architecture']!r}; this fedring builds {ARCHITECTURE!r}")
+    module = load_vector(build_model(), vector).eval()
+    return SharedModel(module, v.card, v.model, v.version, v.generation)
+
+
+@torch.no_grad()
+def predict(module: nn.Module, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(digits, probabilities) for uint8 images [N, 28, 28] (white digit on black, as MNIST)."""
+    module.eval()
+    x = to_tensor(images)
+    digits, probs = [], []
+    for i in range(0, len(x), batch_size):
+        p = torch.softmax(module(x[i: i + batch_size]), dim=1)
+        best = p.max(dim=1)
+        digits.append(best.indices.numpy())
+        probs.append(best.values.numpy())
+    if not digits:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return np.concatenate(digits), np.concatenate(probs)
