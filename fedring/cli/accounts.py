@@ -8,6 +8,7 @@ Prefect blocks (``CloudAccount`` + ``AwsCredentials`` per account), importing Pr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -167,7 +168,11 @@ def register(app: typer.Typer) -> None:
     def register_blocks(
         config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
     ) -> None:
-        """Create or update a CloudAccount and an AwsCredentials block per account."""
+        """Create or update a CloudAccount and an AwsCredentials block per account.
+
+        Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
+        account with only `profile:` gets a block that names the profile and stores no secret.
+        """
         from fedring.stores import account_session
 
         cfg = load_config(config)
@@ -178,17 +183,20 @@ def register(app: typer.Typer) -> None:
         from blocks.cloud_account import CloudAccount
 
         for acct in [cfg.host, *cfg.accounts]:
-            frozen = account_session(cfg, acct.name).get_credentials()
-            if frozen is None:
-                raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
-            creds = frozen.get_frozen_credentials()
             cred_name = acct.credentials_block or f"{acct.name}-aws"
-            aws = AwsCredentials(
-                aws_access_key_id=creds.access_key,
-                aws_secret_access_key=creds.secret_key,
-                aws_session_token=creds.token,
-                region_name=acct.region,
-            )
+            if acct.profile and not os.environ.get(acct.env_prefix + "ACCESS_KEY_ID"):
+                aws = AwsCredentials(profile_name=acct.profile, region_name=acct.region)  # no secret copied
+            else:
+                found = account_session(cfg, acct.name).get_credentials()
+                if found is None:
+                    raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
+                creds = found.get_frozen_credentials()
+                aws = AwsCredentials(
+                    aws_access_key_id=creds.access_key,
+                    aws_secret_access_key=creds.secret_key,
+                    aws_session_token=creds.token,
+                    region_name=acct.region,
+                )
             aws.save(cred_name, overwrite=True)
             CloudAccount(
                 account_name=acct.name,
