@@ -75,12 +75,13 @@ def _load_npy(path: Path) -> np.ndarray:
 
 def from_array(arr: np.ndarray) -> np.ndarray:
     """Validate and convert an array to uint8 [N, 28, 28] (rules in the module docstring)."""
+    shape = tuple(arr.shape)
     if arr.ndim == 4 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (SIDE, SIDE):
-        raise InputRefused(f"wrong shape {tuple(arr.shape)}: expected (28, 28), (N, 28, 28) or (N, 1, 28, 28)")
+        raise InputRefused(f"wrong shape {shape}: expected (28, 28), (N, 28, 28) or (N, 1, 28, 28)")
     if arr.shape[0] == 0:
         raise InputRefused("the array holds no images (N = 0)")
     if arr.dtype == np.uint8:
