@@ -39,7 +39,7 @@ def emit(obj: dict) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", nargs="*", default=["compare", "sweep"], choices=["compare", "sweep", "micro", "all"], help="what to run (default: compare sweep; all = compare sweep micro)")
+    ap.add_argument("what", nargs="*", metavar="{compare,sweep,micro,all}", help="what to run (default: compare sweep; all = compare sweep micro)")
     ap.add_argument("--systems", nargs="+", default=["fedring", "flower"], choices=["fedring", "flower"])
     ap.add_argument("--modes", nargs="+", default=["plain", "secure"], choices=["plain", "secure"])
     ap.add_argument("--seed", type=int, default=0)
@@ -65,6 +65,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--job-timeout", type=int, default=3600, help="seconds before a job is stopped and reported as timed out")
     g.add_argument("--micro-timeout", type=int, default=900)
     args = ap.parse_args(argv)
+    bad = [w for w in args.what if w not in ("compare", "sweep", "micro", "all")]
+    if bad:
+        ap.error(f"unknown part {bad[0]!r}: choose from compare, sweep, micro, all")
+    if not args.what:
+        args.what = ["compare", "sweep"]
     if "all" in args.what:
         args.what = ["compare", "sweep", "micro"]
     if args.full:
