@@ -76,21 +76,21 @@ def share(
     as_json: JsonOpt = False,
 ) -> None:
     """Publish a committed run's global model as a new registry version, sealed to POLICY."""
-    from fedring.registry.locate import federation
-
-    cfg = federation(config, storage_root, run, host)
-    docs = _docs(public)
     if flow:
         from fedring.cli.run import _prefect_defaults
 
         _prefect_defaults()
         from flows.share import share as share_flow
 
-        result = share_flow(cfg, model=model, policy=policy, rnd=rnd, public_documents=docs)
+        result = share_flow(model=model, policy=policy, config=str(config) if config else None,
+                            storage_root=str(storage_root) if storage_root else None, run=run, rnd=rnd,
+                            public=[str(p) for p in public or []], host=host)
     else:
+        from fedring.registry.locate import federation
         from fedring.registry.publish import share as publish
 
-        result = publish(cfg, model=model, policy=policy, rnd=rnd, public_documents=docs).as_dict()
+        cfg = federation(config, storage_root, run, host)
+        result = publish(cfg, model=model, policy=policy, rnd=rnd, public_documents=_docs(public)).as_dict()
     if as_json:
         typer.echo(json.dumps(result, indent=1))
     else:
