@@ -22,9 +22,9 @@ CLIENTS = ("account-1", "account-2", "account-3")
 @pytest.fixture(scope="session")
 def ceph(request: pytest.FixtureRequest) -> Iterator[CephServer]:
     with shared_server() as server:
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"\nCeph radosgw at {server.endpoint}, up in {server.seconds_to_start:.1f} s")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print(f"\nCeph radosgw at {server.endpoint}, up in {server.seconds_to_start:.1f} s", flush=True)
         yield server
 
 
