@@ -105,6 +105,9 @@ def share(
     if manifest is None or not manifest["committed"]:
         raise ConfigError(f"run {cfg.run!r} has no committed round to share (train it first, or check --run)")
     rnd = rnd or len(manifest["committed"])
+    if not 1 <= rnd <= len(manifest["committed"]):
+        raise ConfigError(f"--round {rnd}: run {cfg.run!r} has {len(manifest['committed'])} committed rounds")
+    envelope_policy(policy, cfg.host.name)  # a syntax error is reported before any work
     weights = open_round(party, rnd) if cfg.secagg.secure else party.store.get(round_model(cfg.run, rnd))
     directory = party.directory.merge(PublicDirectory.from_documents(public_documents))
     identity = signing.publisher_identity(keys_dir(cfg, cfg.host.name), cfg.host.name)

@@ -118,12 +118,14 @@ def revoke(
     rotate_first: bool = True,
     public_documents: Iterable[Mapping[str, Any]] = (),
     model: str | None = None,
+    store: Store | None = None,
 ) -> RewrapReport:
     """Rotate ``attribute`` (its authority's new public keys published) and re-wrap the registry.
 
     ``authority_dir`` defaults to the key directory of the attribute's authority when that
     is an account of the federation. With ``rotate_first=False`` only the rewrap runs (to
-    finish an interrupted revocation without rotating twice).
+    finish an interrupted revocation without rotating twice). ``store`` overrides the
+    host's bucket as the registry (for instance one opened with other credentials).
     """
     from fedring.secure.host import host_party
     from fedring.secure.party import keys_dir, publish_public_keys
@@ -146,5 +148,5 @@ def revoke(
     party = host_party(cfg)
     directory = party.directory.merge(PublicDirectory.from_documents(docs))
     identity = signing.publisher_identity(keys_dir(cfg, cfg.host.name), cfg.host.name)
-    return rewrap_registry(party.store, ring=party.keyring, directory=directory, identity=identity,
+    return rewrap_registry(store or party.store, ring=party.keyring, directory=directory, identity=identity,
                            attribute=attribute, model=model)
