@@ -81,14 +81,16 @@ def core_timer():
             setattr(module, name, real)
 
 
-def run(n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path) -> dict:
+def run(
+    n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path, scheme: str = "iid", alpha: float = 0.5
+) -> dict:
     from fedring.config import build_config
     from flows.host import federated_training
 
     cfg = build_config(
         run=f"bench-{'secure' if secure else 'plain'}-{n_accounts}",
         accounts=[{"name": f"account-{i + 1}"} for i in range(n_accounts)],
-        partition={"scheme": "iid", "limit": limit},
+        partition={"scheme": scheme, "alpha": alpha, "limit": limit},
         training={"rounds": rounds},
         secagg={"secure": secure},
         storage={"root": str(root / "storage")},
@@ -106,6 +108,7 @@ def run(n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: 
         "bench": "round",
         "mode": "secure" if secure else "plaintext",
         "accounts": n_accounts,
+        "partition": scheme if scheme != "dirichlet" else f"dirichlet({alpha})",
         "rounds": rounds,
         "images": limit or 60000,
         "median_round_seconds": round(statistics.median(round_seconds), 2),
@@ -114,6 +117,7 @@ def run(n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: 
         "orchestration_seconds": round(orchestration, 1),
         "orchestration_share": round(orchestration / total, 3),
         "final_accuracy": committed[-1]["accuracy"],
+        "accuracy_per_round": [m["accuracy"] for m in committed],
         "bytes_sent_per_account": int(statistics.mean(committed[-1]["bytes_sent"].values())),
         "core_breakdown": {k: round(v, 2) for k, v in sorted(spent.items())},
     }
@@ -124,13 +128,21 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, default=6000, help="training images (0: all 60,000)")
+    parser.add_argument("--partition", choices=["iid", "dirichlet", "shards"], default="iid")
+    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--modes", nargs="+", choices=["plaintext", "secure"], default=["plaintext", "secure"])
     args = parser.parse_args()
     for n in args.accounts:
         rows = {}
-        for secure in (False, True):
+        for secure in (mode == "secure" for mode in args.modes):
             with tempfile.TemporaryDirectory(prefix="fedring-bench-") as tmp:
-                rows[secure] = run(n, secure=secure, rounds=args.rounds, limit=args.limit or None, root=Path(tmp))
+                rows[secure] = run(
+                    n, secure=secure, rounds=args.rounds, limit=args.limit or None, root=Path(tmp),
+                    scheme=args.partition, alpha=args.alpha,
+                )
             print(json.dumps(rows[secure]), flush=True)
+        if len(rows) < 2:
+            continue
         print(
             json.dumps(
                 {
