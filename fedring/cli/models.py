@@ -231,7 +231,7 @@ def predict(
             else:
                 typer.echo(f"{row['input']}: {row['digit']} (p={row['probability']:.3f})")
     if not good:
-        raise typer.Exit(2)
+        raise ConfigError(f"none of the {len(decoded)} input(s) could be used (reasons above)")
 
 
 def register(app: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def from_image(path: Path) -> np.ndarray:
                 img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
             grey = np.asarray(img.convert("L"), dtype=np.float64)
     except UnidentifiedImageError:
-        raise InputRefused("not an image Pillow can read (use PNG, JPEG or .npy)") from None
+        raise InputRefused("corrupt, or not an image Pillow can read (use PNG, JPEG or .npy)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputRefused(f"corrupt or truncated image ({exc})") from None
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
