@@ -123,6 +123,42 @@ def run(
     }
 
 
+def prefect_overhead(samples: int = 20) -> dict:
+    """Median wall time of an empty task run and of an empty in-process subflow (heartbeat off)."""
+    from prefect import flow, task
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    @task(persist_result=False)
+    def empty_task() -> None:
+        return None
+
+    @flow(persist_result=False)
+    def empty_subflow() -> None:
+        return None
+
+    @flow(persist_result=False)
+    def parent() -> tuple[list[float], list[float]]:
+        task_times, flow_times = [], []
+        for _ in range(samples):
+            start = time.perf_counter()
+            empty_task()
+            task_times.append(time.perf_counter() - start)
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            for _ in range(samples):
+                start = time.perf_counter()
+                empty_subflow()
+                flow_times.append(time.perf_counter() - start)
+        return task_times, flow_times
+
+    task_times, flow_times = parent()
+    return {
+        "bench": "prefect-overhead",
+        "samples": samples,
+        "median_task_run_seconds": round(statistics.median(task_times), 4),
+        "median_subflow_run_seconds": round(statistics.median(flow_times), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, nargs="+", default=[3, 10])
@@ -132,6 +168,7 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--modes", nargs="+", choices=["plaintext", "secure"], default=["plaintext", "secure"])
     args = parser.parse_args()
+    print(json.dumps(prefect_overhead()), flush=True)
     for n in args.accounts:
         rows = {}
         for secure in (mode == "secure" for mode in args.modes):
