@@ -1,0 +1,119 @@
+"""The registry on a real S3 server (Ceph radosgw): read through a role, open only with the policy.
+
+The host publishes into its own bucket; consumer accounts assume a reader role in the host's
+account (``fedring.registry.access``) that may read ``registry/`` and nothing else. A consumer
+outside the policy downloads the bytes and cannot open them; a principal without read
+permission on ``registry/`` is refused by the server.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fedring.errors import AccessDenied, PolicyNotSatisfied
+from fedring.host import evaluate_vector
+from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
+from fedring.ml.model import ARCHITECTURE, build_model
+from fedring.ml.train import evaluate
+from fedring.ml.weights import to_bytes, to_vector
+from fedring.provision import compact
+from fedring.registry import load_model, paths, publish_weights, verify_all
+from fedring.registry.access import READER_ROLE, reader_role_policy, reader_store, reader_trust_policy
+from fedring.registry.catalog import fetch
+from fedring.registry.paths import ModelRef
+from fedring.stores import host_store
+from tests.s3.conftest import ceph, fed  # noqa: F401 - the session's Ceph server and federation
+from tests.s3.test_isolation import foreign
+
+pytestmark = pytest.mark.s3
+ATTR = "account-1:researcher"
+
+
+@pytest.fixture(scope="module")
+def registry(fed, mnist):  # noqa: F811
+    """Host publishes one version to ``account-1:researcher``; account-2 holds it, account-3 does not."""
+    _, test = mnist
+    cfg, server = fed.cfg, fed.server
+    host_authority, _ = new_account_keys("host")
+    issuer = Authority.create("account-1")
+    holder = KeyRing([issuer.issue(ATTR)])
+    outside = KeyRing([Authority.create("account-3").issue("account-3:self")])
+    directory = PublicDirectory.from_documents([host_authority.public_document(), issuer.public_document()])
+    from fedring.keys import Identity
+
+    identity = Identity.create("host")
+    vector = to_vector(build_model(7))
+    result = evaluate_vector(vector, test)
+    manifest = {"run": "s3-registry", "architecture": ARCHITECTURE, "config": cfg.model_dump(mode="json"),
+                "committed": [{"round": 1, "accuracy": result.accuracy, "loss": result.loss,
+                               "participants": ["account-1", "account-2", "account-3"]}]}
+    host = host_store(cfg, session=fed.sessions["host"])
+    published = publish_weights(host, identity=identity, directory=directory, manifest=manifest, rnd=1,
+                                weights=to_bytes(vector), model="s3-mnist", policy=ATTR)
+    iam = fed.sessions["host"].client("iam", endpoint_url=server.endpoint, region_name="us-east-1")
+    consumers = [server.principals[n].arn for n in ("account-2", "account-3")]
+    try:
+        iam.create_role(RoleName=READER_ROLE, AssumeRolePolicyDocument=compact(reader_trust_policy(consumers)))
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    except Exception as exc:  # radosgw answers a bare 409 for an existing role
+        if getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") != 409:
+            raise
+    iam.put_role_policy(RoleName=READER_ROLE, PolicyName=READER_ROLE,
+                        PolicyDocument=compact(reader_role_policy(cfg.host.bucket_name)))
+    role_arn = f"arn:aws:iam::{server.principals['host'].tenant}:role/{READER_ROLE}"
+
+    def view(name: str):
+        return reader_store(fed.sessions[name], bucket=cfg.host.bucket_name, role_arn=role_arn,
+                            endpoint_url=server.endpoint, addressing_style="path", who=f"account {name!r}")
+
+    return published, holder, outside, view, result, role_arn
+
+
+def test_authorised_consumer_reads_through_its_role_and_opens(registry, mnist) -> None:
+    published, holder, _, view, result, _ = registry
+    _, test = mnist
+
+    model = load_model(view("account-2"), f"s3-mnist:{published.version}", holder)
+
+    assert evaluate(model.module, test.images, test.labels)[0] == model.card["accuracy"] == result.accuracy
+    assert verify_all(view("account-2"), model="s3-mnist").ok
+
+
+def test_consumer_outside_the_policy_downloads_but_cannot_open(registry) -> None:
+    published, _, outside, view, _, _ = registry
+    store = view("account-3")
+
+    blob = store.get(paths.envelope("s3-mnist", published.version, 1))
+    with pytest.raises(PolicyNotSatisfied) as err:
+        load_model(store, "s3-mnist", outside)
+
+    assert len(blob) == published.envelope_bytes
+    assert err.value.missing == [[ATTR]]
+
+
+def test_the_reader_role_reaches_nothing_but_the_registry(registry, fed) -> None:  # noqa: F811
+    _, _, _, view, _, _ = registry
+    store = view("account-2")
+
+    with pytest.raises(AccessDenied):
+        store.get("runs/isolation/manifest/0000.json")
+    with pytest.raises(AccessDenied):
+        store.put(paths.card("s3-mnist", 99), b"{}")
+    with pytest.raises(AccessDenied):
+        store.list("runs/")
+
+
+def test_a_principal_without_registry_read_permission_is_denied(registry, fed) -> None:  # noqa: F811
+    published, _, _, _, _, role_arn = registry
+    outsider = fed.server.principals["outsider"].session()
+    own = host_store(fed.cfg, session=outsider)
+    direct = foreign(own, fed.server.principals["host"].tenant, fed.cfg.host.bucket_name)
+
+    with pytest.raises(AccessDenied):
+        direct.get(paths.envelope("s3-mnist", published.version, 1))
+    with pytest.raises(AccessDenied):
+        fetch(direct, ModelRef("s3-mnist"))
+    with pytest.raises(AccessDenied):
+        reader_store(outsider, bucket=fed.cfg.host.bucket_name, role_arn=role_arn,
+                     endpoint_url=fed.server.endpoint, addressing_style="path", who="account 'outsider'")
