@@ -110,3 +110,11 @@ def test_bad_model_reference(cli) -> None:
     _, _, root, _, _ = cli
 
     assert run_cli("models", "show", "mnist:x", "--storage-root", root) == EXIT_BAD_INPUT
+
+
+def test_importing_the_registry_commands_does_not_load_prefect() -> None:
+    from tests.registry.helpers import python
+
+    done = python("import fedring.cli.models, fedring.registry, sys; assert 'prefect' not in sys.modules")
+
+    assert done.returncode == 0, done.stderr
