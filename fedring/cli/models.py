@@ -29,6 +29,8 @@ models_app = typer.Typer(help="The model registry: list, show, verify, revoke.",
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Federation file.")]  # noqa: UP007
 RootOpt = Annotated[Optional[Path], typer.Option("--storage-root", help="Local storage root (RUN_DIR/storage).")]  # noqa: UP007
 HostOpt = Annotated[str, typer.Option("--host", help="The host account's name (with --storage-root).")]
+RoleOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
+    "--role-arn", help="With --config on S3: read the registry through this reader role (your own credentials).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 SignerOpt = Annotated[Optional[str], typer.Option("--signer", help="Pin the publisher's Ed25519 key (hex).")]  # noqa: UP007
 PublicOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
@@ -57,10 +59,10 @@ def _signer(text: str | None) -> bytes | None:
     return key
 
 
-def _store(config: Path | None, root: Path | None, host: str):
+def _store(config: Path | None, root: Path | None, host: str, role_arn: str | None = None):
     from fedring.registry.locate import registry_store
 
-    return registry_store(config, root, host)
+    return registry_store(config, root, host, role_arn=role_arn)
 
 
 def share(
@@ -99,44 +101,46 @@ def share(
 
 
 @models_app.command("list")
-def list_(config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", as_json: JsonOpt = False) -> None:
+def list_(config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", role_arn: RoleOpt = None,
+          as_json: JsonOpt = False) -> None:
     """Every version, the policy that guards it and its test accuracy (no keys needed)."""
     from fedring.registry.catalog import listing
 
-    rows = listing(_store(config, storage_root, host))
+    rows = listing(_store(config, storage_root, host, role_arn))
     if as_json:
         typer.echo(json.dumps(rows, indent=1))
         return
     if not rows:
         typer.echo("the registry is empty")
     for r in rows:
-        sealed = " or ".join(" and ".join(c) for c in r["recipients"])
-        typer.echo(f"{r['model']}:{r['version']}  policy: {r['policy']}  sealed to: {sealed}  "
-                   f"accuracy {r['accuracy']:.2%}  run {r['run']} round {r['round']}  {r['created']}")
+        typer.echo(f"{r['model']}:{r['version']}  policy: {r['policy']}  sealed to: {r['envelope_policy']}  "
+                   f"generation {r['generation']}  accuracy {r['accuracy']:.2%}  run {r['run']} round {r['round']}"
+                   f"  {r['created']}")
 
 
 @models_app.command("show")
 def show(
     model: Annotated[str, typer.Argument(metavar="NAME[:VERSION]")],
-    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host",
+    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", role_arn: RoleOpt = None,
 ) -> None:
     """The model card of a version (its latest if no version is given), as JSON."""
     from fedring.registry.catalog import show as card
     from fedring.registry.paths import ModelRef
 
-    typer.echo(json.dumps(card(_store(config, storage_root, host), ModelRef.parse(model)), indent=1, sort_keys=True))
+    typer.echo(json.dumps(card(_store(config, storage_root, host, role_arn), ModelRef.parse(model)), indent=1, sort_keys=True))
 
 
 @models_app.command("verify")
 def verify(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Only this model.")] = None,  # noqa: UP007
     signer: SignerOpt = None,
-    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", as_json: JsonOpt = False,
+    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", role_arn: RoleOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check every version's signature, card and envelope framing, without any attribute key."""
     from fedring.registry.verify import verify_all
 
-    report = verify_all(_store(config, storage_root, host), model=model, signing_key=_signer(signer))
+    report = verify_all(_store(config, storage_root, host, role_arn), model=model, signing_key=_signer(signer))
     if as_json:
         typer.echo(json.dumps(report.results, indent=1))
     else:
@@ -201,7 +205,8 @@ def predict(
     keys: Annotated[Path, typer.Option("--keys", "-k", help="Your key ring directory.")],
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="PNG/JPEG images or .npy arrays.")],
     signer: SignerOpt = None,
-    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", as_json: JsonOpt = False,
+    config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", role_arn: RoleOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Predict the digit in each input with a shared model; bad inputs are reported per file."""
     import numpy as np
@@ -213,7 +218,7 @@ def predict(
     good = [d for d in decoded if d.error is None]
     results: dict[str, list[dict]] = {d.source: [] for d in decoded}
     if good:
-        shared = load_model(_store(config, storage_root, host), model, keys, signing_key=_signer(signer))
+        shared = load_model(_store(config, storage_root, host, role_arn), model, keys, signing_key=_signer(signer))
         digits, probs = infer(shared.module, np.concatenate([d.images for d in good]))
         names = [(d.source, n) for d in good for n in d.names]
         for (source, name), digit, p in zip(names, digits, probs, strict=True):

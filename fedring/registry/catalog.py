@@ -112,11 +112,18 @@ def show(store: Store, ref: ModelRef) -> dict:
 
 
 def listing(store: Store) -> list[dict]:
-    """One row per version: model, version, policy, epochs, accuracy, created (no keys needed)."""
+    """One row per version: model, version, policy, accuracy, run, round, created, generation.
+
+    Reads only the key listing and the cards (no envelope bytes), so it stays cheap on S3;
+    ``show`` adds the epochs each version is currently wrapped to.
+    """
     rows = []
     for name in model_names(store):
         for version in version_numbers(store, name):
-            info = show(store, ModelRef(name, version))
-            rows.append({k: info[k] for k in ("model", "version", "policy", "accuracy", "run", "round",
-                                              "created", "generation", "recipients")})
+            card = Card.parse(store.get(paths.card(name, version)), where=store.where(paths.card(name, version)))
+            keys = store.list(paths.version_prefix(name, version))
+            signed = set(paths.generations(keys, "model")) & set(paths.generations(keys, "signature"))
+            rows.append({**{k: card.data.get(k) for k in ("model", "version", "policy", "envelope_policy", "accuracy",
+                                                          "run", "round", "created")},
+                         "generation": max(signed, default=None)})
     return rows

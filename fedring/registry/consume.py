@@ -22,7 +22,7 @@ from torch import nn
 
 from fedring.envelope import open_bytes
 from fedring.envelope_format import Header
-from fedring.errors import PolicyNotSatisfied, UnknownKey
+from fedring.errors import ConfigError, PolicyNotSatisfied, UnknownKey
 from fedring.keys import KeyRing, identity_attribute
 from fedring.ml.model import ARCHITECTURE, build_model
 from fedring.ml.train import to_tensor
@@ -102,8 +102,6 @@ def load_model(store: Store, model: str | ModelRef, keys: KeyRing | str | Path, 
     ring = keys if isinstance(keys, KeyRing) else KeyRing.load(keys)
     vector, v = open_weights(store, ref, ring, signing_key=signing_key)
     if v.card["architecture"] != ARCHITECTURE:
-        from fedring.errors import ConfigError
-
         raise ConfigError(f"model {v.ref} is a {v.card['architecture']!r}; this fedring builds {ARCHITECTURE!r}")
     module = load_vector(build_model(), vector).eval()
     return SharedModel(module, v.card, v.model, v.version, v.generation)

@@ -43,12 +43,29 @@ def federation(config: Path | None, storage_root: Path | None, run: str | None, 
     return FederationConfig.model_validate(data)
 
 
-def registry_store(config: Path | None, storage_root: Path | None, host: str = "host") -> Store:
-    """The host's bucket, from a federation file or a local storage root."""
-    if config is not None:
-        from fedring.stores import host_store
+def registry_store(config: Path | None, storage_root: Path | None, host: str = "host", *,
+                   role_arn: str | None = None) -> Store:
+    """The host's bucket, from a federation file or a local storage root.
 
-        return host_store(load_config(config))
+    ``role_arn`` (S3 only): read through a registry reader role, assumed with the caller's
+    own credentials from boto3's default chain (``AWS_*`` variables, profile, instance role);
+    otherwise the host's own credentials are used (``docs/s3.md``).
+    """
+    if config is not None:
+        cfg = load_config(config)
+        if role_arn is None:
+            from fedring.stores import host_store
+
+            return host_store(cfg)
+        if cfg.storage.kind != "s3":
+            raise ConfigError("--role-arn needs a federation on S3 (storage.kind: s3)")
+        import boto3
+
+        from fedring.registry.access import reader_store
+
+        return reader_store(boto3.Session(), bucket=cfg.host.bucket_name, role_arn=role_arn,
+                            endpoint_url=cfg.endpoint_for(cfg.host), region=cfg.host.region,
+                            addressing_style=cfg.storage.addressing_style, account=cfg.host.name)
     if storage_root is None:
         raise ConfigError("say where the registry is: --config FILE or --storage-root DIR")
     return host_bucket(storage_root, host)

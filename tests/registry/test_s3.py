@@ -117,3 +117,31 @@ def test_a_principal_without_registry_read_permission_is_denied(registry, fed) -
     with pytest.raises(AccessDenied):
         reader_store(outsider, bucket=fed.cfg.host.bucket_name, role_arn=role_arn,
                      endpoint_url=fed.server.endpoint, addressing_style="path", who="account 'outsider'")
+
+
+def test_cli_reads_through_the_reader_role_with_the_consumers_own_credentials(registry, fed, tmp_path, monkeypatch,  # noqa: F811
+                                                                             capsys) -> None:
+    import json
+
+    import numpy as np
+    import yaml
+
+    from tests.registry.helpers import run_cli
+
+    published, holder, _, _, _, role_arn = registry
+    config = tmp_path / "federation-s3.yaml"
+    config.write_text(yaml.safe_dump(fed.cfg.model_dump(mode="json")))
+    holder.save(tmp_path / "ring")
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), dtype=np.uint8))
+    me = fed.server.principals["account-2"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", me.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", me.secret_key)
+
+    listed = run_cli("models", "list", "--config", config, "--role-arn", role_arn, "--json")
+    rows = json.loads(capsys.readouterr().out)
+    predicted = run_cli("predict", "--config", config, "--role-arn", role_arn, "-m", "s3-mnist",
+                        "-k", tmp_path / "ring", "--json", tmp_path / "x.npy")
+    out = json.loads(capsys.readouterr().out)
+
+    assert listed == 0 and ("s3-mnist", published.version) in [(r["model"], r["version"]) for r in rows]
+    assert predicted == 0 and len(out["predictions"]) == 2
