@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from fedring.envelope import open_bytes
-from fedring.envelope_format import Header
+from fedring.envelope_format import Header, Recipient
 from fedring.errors import ConfigError, PolicyNotSatisfied, UnknownKey
 from fedring.keys import KeyRing, identity_attribute
 from fedring.ml.model import ARCHITECTURE, build_model
@@ -56,7 +56,8 @@ class SharedModel:
     generation: int
 
 
-def _consumer_clauses(header: Header, publisher: str):
+def _consumer_clauses(header: Header, publisher: str) -> list[tuple[Recipient, ...]]:
+    """The policy's clauses without the publisher's own ``<host>:self`` (not the consumer's concern)."""
     own = identity_attribute(publisher)
     return [c for c in header.clauses if [r.attribute for r in c] != [own]] or list(header.clauses)
 
@@ -64,13 +65,12 @@ def _consumer_clauses(header: Header, publisher: str):
 def _refusal(ring: KeyRing, header: Header, publisher: str, policy: str) -> PolicyNotSatisfied:
     """The error to show a consumer who cannot open: missing attributes, or revoked epochs."""
     clauses = _consumer_clauses(header, publisher)
-    held_by_name = ring.attributes
     missing = [sorted({r.attribute for r in c if ring.find(r.attribute, r.epoch, r.key_id) is None}) for c in clauses]
     stale: dict[str, list[int]] = {}
     for clause in clauses:
         for r in clause:
             older = [k.epoch for k in ring.keys() if k.attribute == r.attribute and k.epoch < r.epoch]
-            if r.attribute in held_by_name and older and ring.find(r.attribute, r.epoch, r.key_id) is None:
+            if older and ring.find(r.attribute, r.epoch, r.key_id) is None:
                 stale[r.attribute] = older
     if stale:
         return AttributeRevoked(policy, missing, stale)
