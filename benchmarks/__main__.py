@@ -30,7 +30,6 @@ from benchmarks.compare import check_targets, ratios, summarise
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MICRO = ("bench_envelope.py", "bench_secagg.py", "bench_s3.py", "bench_round.py")
 
 
 def emit(obj: dict) -> None:
@@ -64,6 +63,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--docs", action="store_true", help="also write docs/performance.md (and docs/img/ plots under 200 KB)")
     g.add_argument("--job-timeout", type=int, default=3600, help="seconds before a job is stopped and reported as timed out")
     g.add_argument("--micro-timeout", type=int, default=900)
+    g.add_argument("--from-results", metavar="FILE", help="rebuild the report from a results.jsonl of an earlier run (runs nothing)")
     args = ap.parse_args(argv)
     bad = [w for w in args.what if w not in ("compare", "sweep", "micro", "all")]
     if bad:
@@ -173,10 +173,8 @@ def run_settings(args: argparse.Namespace, bench: str, settings: list[tuple[str,
 def run_micro(args: argparse.Namespace, out: Path) -> list[dict]:
     """Run the component benchmarks present beside this file; collect their JSON lines."""
     lines = []
-    for script in MICRO:
-        path = HERE / script
-        if not path.exists():
-            continue
+    for path in sorted(HERE.glob("bench_*.py")):
+        script = path.name
         try:
             proc = subprocess.run([sys.executable, str(path)], cwd=REPO, capture_output=True, text=True, timeout=args.micro_timeout, check=False)
             stdout, status = proc.stdout, f"exit {proc.returncode}"
@@ -199,41 +197,57 @@ def run_micro(args: argparse.Namespace, out: Path) -> list[dict]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {"bench": "machine", **machine(), "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))}
-    emit(meta)
-    started = time.perf_counter()
-    results: list[dict] = []
-    compare_rows: list[dict] = []
-    sweep_rows: list[dict] = []
-    micro: list[dict] = []
-    if "compare" in args.what:
-        settings = [(s, args.accounts, args.limit, args.rounds) for s in args.schemes]
-        res, compare_rows = run_settings(args, "compare", settings, out)
-        results += res
-    if "sweep" in args.what:
-        settings = [(args.sweep_scheme, n, n * args.sweep_per_account, args.sweep_rounds) for n in args.sweep_accounts]
-        res, sweep_rows = run_settings(args, "sweep", settings, out)
-        results += res
-    if "micro" in args.what:
-        micro = run_micro(args, out)
+def finish(args: argparse.Namespace, out: Path, meta: dict, results: list[dict], micro: list[dict]) -> None:
+    """Ratios, targets, results.jsonl and the report, from the jobs' results."""
+    compare_rows = [{"bench": "compare", **summarise(r)} for r in results if r.get("bench") == "compare"]
+    sweep_rows = [{"bench": "sweep", **summarise(r)} for r in results if r.get("bench") == "sweep"]
     ratio_rows = ratios(compare_rows) + ratios(sweep_rows)
     for r in ratio_rows:
         emit({"bench": "ratio", **r})
     checks = check_targets(ratios(compare_rows) + [r for r in ratios(sweep_rows) if r["accounts"] == 10])
     for c in checks:
         emit({"bench": "target", **c})
-    meta["loadavg_end"] = os.getloadavg()
-    meta["suite_seconds"] = time.perf_counter() - started
     with open(out / "results.jsonl", "w") as fh:
         for obj in [meta, *results, *micro]:
             fh.write(json.dumps(obj, default=str) + "\n")
     path = report.write(out, meta=meta, compare=compare_rows, sweep=sweep_rows, ratio_rows=ratio_rows, checks=checks, micro=micro, results=results)
     docs = report.publish(path, REPO / "docs") if args.docs else None
-    emit({"bench": "report", "path": str(path), "docs": str(docs) if docs else None, "suite_seconds": round(meta["suite_seconds"], 1)})
+    emit({"bench": "report", "path": str(path), "docs": str(docs) if docs else None, "suite_seconds": round(meta.get("suite_seconds") or 0, 1)})
+
+
+def rerender(args: argparse.Namespace, out: Path) -> int:
+    lines = [json.loads(x) for x in Path(args.from_results).read_text().splitlines() if x.strip()]
+    meta = next((x for x in lines if x.get("bench") == "machine"), {"bench": "machine"})
+    results = [x for x in lines if x.get("bench") in ("compare", "sweep") and "spec" in x]
+    micro = [x for x in lines if x.get("bench") == "micro"]
+    finish(args, out, meta, results, micro)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.from_results:
+        return rerender(args, out)
+    meta = {"bench": "machine", **machine(), "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))}
+    emit(meta)
+    started = time.perf_counter()
+    results: list[dict] = []
+    micro: list[dict] = []
+    if "compare" in args.what:
+        settings = [(s, args.accounts, args.limit, args.rounds) for s in args.schemes]
+        res, _ = run_settings(args, "compare", settings, out)
+        results += res
+    if "sweep" in args.what:
+        settings = [(args.sweep_scheme, n, n * args.sweep_per_account, args.sweep_rounds) for n in args.sweep_accounts]
+        res, _ = run_settings(args, "sweep", settings, out)
+        results += res
+    if "micro" in args.what:
+        micro = run_micro(args, out)
+    meta["loadavg_end"] = os.getloadavg()
+    meta["suite_seconds"] = time.perf_counter() - started
+    finish(args, out, meta, results, micro)
     return 0
 
 

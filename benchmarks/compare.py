@@ -19,6 +19,11 @@ Figures per job (see ``summarise``):
                    Ray worker processes)
   tree_peak_mb     peak of the summed RSS of the job process and all its descendants,
                    sampled every 0.25 s (Prefect's API server; Ray's GCS, raylet, workers)
+  client_round_s   median over rounds 2..R of the seconds spent in the clients' own code
+                   per round, summed over clients (fedring: ``train_seconds`` of the
+                   manifest; Flower: time inside the ClientApp for every message)
+  cpu_s            CPU seconds (user + system) of the job's whole process tree, by
+                   process too: on a shared machine less inflated by load than wall time
 
 Round seconds are wall clock between consecutive evaluated global models: fedring's
 manifest commits (file times of ``manifest/NNNN.json``), Flower's centralized
@@ -75,17 +80,65 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_ticks(pid: int) -> tuple[str, int]:
+    """(process label, user + system clock ticks) of ``pid``; ("", 0) if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, ValueError, IndexError):
+        return "", 0
+    return process_label(comm, cmd), ticks
+
+
+def process_label(comm: str, cmd: str) -> str:
+    """A coarse name for a process of the job's tree (for CPU accounting)."""
+    if "prefect.server" in cmd or "uvicorn" in cmd:
+        return "prefect API server"
+    if comm.startswith("ray::") or "default_worker.py" in cmd:
+        return "ray workers (Flower clients)"
+    if "raylet" in comm or "gcs_server" in comm or "ray/" in cmd or "ray." in cmd:
+        return "ray services"
+    return comm or "other"
+
+
 class TreeSampler:
-    """Peak of the summed RSS of this process and its descendants (Linux /proc)."""
+    """Peak of the summed RSS of this process and its descendants, and their CPU time (Linux /proc).
+
+    CPU time is what the machine's load cannot inflate much: on a shared machine, wall
+    seconds grow with other people's work, CPU seconds far less.
+    """
 
     def __init__(self, interval: float = 0.25) -> None:
         self.interval, self.peak_kb = interval, 0
+        self._cpu: dict[int, tuple[str, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> None:
-        total = sum(_rss_kb(p) for p in _descendants(os.getpid()))
+        me = os.getpid()
+        pids = _descendants(me)
+        total = sum(_rss_kb(p) for p in pids)
         self.peak_kb = max(self.peak_kb, total)
+        for pid in pids:
+            if pid == me:
+                continue
+            label, ticks = _cpu_ticks(pid)
+            if label:
+                self._cpu[pid] = (label, max(ticks, self._cpu.get(pid, ("", 0))[1]))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds by process label; this process's own from os.times (exact)."""
+        t = os.times()
+        out = {"job process": t.user + t.system}
+        for label, ticks in self._cpu.values():
+            out[label] = out.get(label, 0.0) + ticks / CLK_TCK
+        return out
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -147,6 +200,7 @@ def run_fedring(spec: dict, workdir: Path) -> dict:
                 "accuracy": m["accuracy"],
                 "loss": m["loss"],
                 "bytes_per_client": sum(sent.values()) / max(len(sent), 1),
+                "client_seconds": sum((m.get("train_seconds") or {}).values()),
                 "participants": len(m.get("participants", [])),
                 "dropped": len(m.get("dropped", [])),
                 "secure": m.get("secure"),
@@ -184,6 +238,7 @@ def run_job(spec: dict) -> dict:
                 raise ValueError(f"unknown system {spec['system']!r}")
         result["host_peak_mb"] = _rss_kb(os.getpid(), "VmHWM") / 1024
         result["tree_peak_mb"] = sampler.peak_kb / 1024
+        result["cpu_seconds"] = sampler.cpu_seconds()
     except Exception as exc:  # reported, not hidden: the suite prints it as the job's result
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
@@ -209,6 +264,9 @@ def summarise(result: dict) -> dict:
     later = [r["seconds"] for r in rounds if r["round"] >= 2] or [r["seconds"] for r in rounds]
     sent = [r["bytes_per_client"] for r in rounds if r.get("bytes_per_client")]
     bytes_client = sum(sent) / len(sent) if sent else None
+    client = [r["client_seconds"] for r in rounds if r["round"] >= 2 and r.get("client_seconds") is not None]
+    client = client or [r["client_seconds"] for r in rounds if r.get("client_seconds") is not None]
+    cpu = result.get("cpu_seconds") or {}
     row.update(
         status="ok" if result.get("completed", True) else "incomplete",
         median_round_s=_median(later),
@@ -221,6 +279,9 @@ def summarise(result: dict) -> dict:
         expansion=(bytes_client / result["update_bytes"]) if bytes_client and result.get("update_bytes") else None,
         host_peak_mb=result.get("host_peak_mb"),
         tree_peak_mb=result.get("tree_peak_mb"),
+        client_round_s=_median(client),
+        cpu_s=sum(cpu.values()) if cpu else None,
+        cpu_by_process=cpu or None,
     )
     return row
 
@@ -229,7 +290,7 @@ def _setting(row: dict) -> tuple:
     return (row["scheme"], row.get("alpha") if row["scheme"] == "dirichlet" else None, row["accounts"], row["limit"], row["rounds"])
 
 
-RATIO_FIELDS = ("median_round_s", "total_s", "bytes_client", "expansion", "host_peak_mb", "tree_peak_mb")
+RATIO_FIELDS = ("median_round_s", "client_round_s", "cpu_s", "total_s", "bytes_client", "expansion", "host_peak_mb", "tree_peak_mb")
 
 
 def ratios(rows: list[dict]) -> list[dict]:

@@ -70,17 +70,17 @@ def _ok(row: dict) -> bool:
 
 def results_table(rows: list[dict]) -> str:
     head = (
-        "| system | mode | s/round (median 2..R) | total s | final accuracy | bytes/client/round | × float32 update | host peak MB | all-process peak MB |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| system | mode | s/round (median 2..R) | client code s/round | total s | CPU s (all processes) | final accuracy | bytes/client/round | × float32 update | host peak MB | all-process peak MB |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         name, mode = (label(r).split(" ", 1) + [""])[:2]
         if not _ok(r):
-            lines.append(f"| {name} | {mode} | {r.get('status')} | | | | | | |")
+            lines.append(f"| {name} | {mode} | {r.get('status')} | | | | | | | | |")
             continue
         lines.append(
-            f"| {name} | {mode} | {fmt(r['median_round_s'])} | {fmt(r['total_s'], 1)} | {fmt_pct(r['final_accuracy'])} | "
+            f"| {name} | {mode} | {fmt(r['median_round_s'])} | {fmt(r.get('client_round_s'))} | {fmt(r['total_s'], 1)} | {fmt(r.get('cpu_s'), 0)} | {fmt_pct(r['final_accuracy'])} | "
             f"{fmt_bytes(r['bytes_client'])} | {fmt(r['expansion'], 3)} | {fmt(r['host_peak_mb'], 0)} | {fmt(r['tree_peak_mb'], 0)} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -88,14 +88,14 @@ def results_table(rows: list[dict]) -> str:
 
 def ratio_table(ratio_rows: list[dict]) -> str:
     head = (
-        "| setting | mode | s/round | total s | bytes/client | expansion | host peak | all-process peak | accuracy (fedring − Flower) |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| setting | mode | s/round | client code s/round | CPU s | total s | bytes/client | expansion | host peak | all-process peak | accuracy (fedring − Flower) |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in ratio_rows:
         acc = "—" if r.get("accuracy_pp") is None else f"{r['accuracy_pp']:+.2f} pp"
         lines.append(
-            f"| {setting_name(r)} | {r['mode']} | {fmt(r['median_round_s'])} | {fmt(r['total_s'])} | {fmt(r['bytes_client'], 3)} | "
+            f"| {setting_name(r)} | {r['mode']} | {fmt(r['median_round_s'])} | {fmt(r.get('client_round_s'))} | {fmt(r.get('cpu_s'))} | {fmt(r['total_s'])} | {fmt(r['bytes_client'], 3)} | "
             f"{fmt(r['expansion'], 3)} | {fmt(r['host_peak_mb'])} | {fmt(r['tree_peak_mb'])} | {acc} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -112,14 +112,14 @@ def accuracy_table(rows: list[dict]) -> str:
 
 
 def sweep_table(rows: list[dict]) -> str:
-    head = "| accounts | system | s/round (median 2..R) | total s | final accuracy | bytes/client/round | all-process peak MB |\n|---:|---|---:|---:|---:|---:|---:|\n"
+    head = "| accounts | system | s/round (median 2..R) | client code s/round | total s | CPU s | final accuracy | bytes/client/round | all-process peak MB |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n"
     lines = []
     for r in sorted(rows, key=lambda r: (r["accounts"], ORDER.index((r["system"], r["mode"])) if (r["system"], r["mode"]) in ORDER else 99)):
         if not _ok(r):
-            lines.append(f"| {r['accounts']} | {label(r)} | {r.get('status')} | | | | |")
+            lines.append(f"| {r['accounts']} | {label(r)} | {r.get('status')} | | | | | | |")
             continue
         lines.append(
-            f"| {r['accounts']} | {label(r)} | {fmt(r['median_round_s'])} | {fmt(r['total_s'], 1)} | {fmt_pct(r['final_accuracy'])} | "
+            f"| {r['accounts']} | {label(r)} | {fmt(r['median_round_s'])} | {fmt(r.get('client_round_s'))} | {fmt(r['total_s'], 1)} | {fmt(r.get('cpu_s'), 0)} | {fmt_pct(r['final_accuracy'])} | "
             f"{fmt_bytes(r['bytes_client'])} | {fmt(r['tree_peak_mb'], 0)} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -146,6 +146,18 @@ def stage_table(results: list[dict]) -> str:
             cells = ", ".join(f"{k} {sorted(v)[len(v) // 2]:.2f} s" for k, v in stages.items())
             lines.append(f"- fedring {spec['mode']}, {setting_name(spec)}: {cells}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def cpu_table(rows: list[dict]) -> str:
+    """CPU seconds of each job's process tree, by process."""
+    ok = [r for r in rows if _ok(r) and r.get("cpu_by_process")]
+    if not ok:
+        return ""
+    lines = []
+    for r in ok:
+        cells = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(r["cpu_by_process"].items(), key=lambda kv: -kv[1]) if v >= 0.5)
+        lines.append(f"- {label(r)}, {setting_name(r)}: {cells}")
+    return "CPU seconds by process (whole run):\n\n" + "\n".join(lines) + "\n"
 
 
 def flower_stage_bytes(results: list[dict]) -> str:
@@ -252,7 +264,11 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         "Figures: *s/round* is the median wall time of rounds 2..R between consecutive evaluated global models (round 1 carries start-up); "
         "*total s* is the whole run including start-up (Prefect's ephemeral API server, Ray); *bytes/client/round* is what one client uploads "
         "per round (fedring: its manifest's `bytes_sent`; Flower: the serialized size of every reply message, all SecAgg+ stages); "
-        "*× float32 update* divides that by the 4-byte-per-entry model vector; *host peak* is the peak RSS of the process running the host "
+        "*client code s/round* sums, over the clients, the seconds spent in their own code in a round (fedring: the manifest's `train_seconds`; "
+        "Flower: time inside the ClientApp for every message, SecAgg+ stages included), so *s/round* minus it is the system's own overhead "
+        "on this machine; *CPU s* is the user + system CPU time of the job's whole process tree, which other people's load inflates far less "
+        "than wall time; "
+        "*× float32 update* divides bytes/client/round by the 4-byte-per-entry model vector; *host peak* is the peak RSS of the process running the host "
         "(fedring's host runs its embedded accounts in the same process; Flower's clients run in Ray workers); *all-process peak* is the peak "
         "of the summed RSS of that process and all its descendants (Prefect API server; Ray GCS, raylet and workers).\n",
     ]
@@ -280,10 +296,15 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         parts.append(sweep_table(sweep))
         if "sweep.png" in images:
             parts.append("\n![Seconds per round against the number of accounts](img/sweep.png)\n")
-    stages, fl_bytes = stage_table(results), flower_stage_bytes(results)
-    if stages or fl_bytes:
+    stages, fl_bytes, cpu = stage_table(results), flower_stage_bytes(results), cpu_table(compare + sweep)
+    if stages or fl_bytes or cpu:
         parts.append("## Where the time and bytes go\n")
-        parts.append(stages + fl_bytes)
+        if stages:
+            parts.append("fedring stage seconds per round (median of rounds 2..R):\n\n" + stages)
+        if fl_bytes:
+            parts.append("\nFlower SecAgg+ bytes a client sends per round, by stage:\n\n" + fl_bytes)
+        if cpu:
+            parts.append("\n" + cpu)
     parts.append(
         "## Notes on the peer\n"
         "- Flower SecAgg+ uploads int64 values: its masked vector is about 2× the float32 update.\n"

@@ -219,6 +219,7 @@ def run(spec: dict, workdir: Path) -> dict:
     total = time.perf_counter() - t0
 
     by_round: dict[int, float] = {}
+    busy: dict[int, float] = {}
     stages: dict[str, int] = {}
     nodes: set[int] = set()
     if bytes_log.exists():
@@ -226,6 +227,7 @@ def run(spec: dict, workdir: Path) -> dict:
             rec = json.loads(line)
             if rec["round"].isdigit() and int(rec["round"]) >= 1:
                 by_round[int(rec["round"])] = by_round.get(int(rec["round"]), 0) + rec["bytes"]
+                busy[int(rec["round"])] = busy.get(int(rec["round"]), 0.0) + rec["t1"] - rec["t0"]
                 stages[rec["stage"] or rec["type"]] = stages.get(rec["stage"] or rec["type"], 0) + rec["bytes"]
                 nodes.add(rec["node"])
     evals = sorted(timeline, key=lambda e: e["round"])
@@ -238,6 +240,7 @@ def run(spec: dict, workdir: Path) -> dict:
                 "accuracy": cur["accuracy"],
                 "loss": cur["loss"],
                 "bytes_per_client": by_round.get(cur["round"], 0) / max(len(nodes), 1),
+                "client_seconds": busy.get(cur["round"], 0.0),
             }
         )
     n_rounds_bytes = max(len(by_round), 1)

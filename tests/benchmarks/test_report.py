@@ -7,7 +7,7 @@ import os
 import pytest
 
 from benchmarks import report
-from benchmarks.compare import NOT_AVAILABLE, TreeSampler, _descendants, check_targets, ratios, summarise
+from benchmarks.compare import NOT_AVAILABLE, TreeSampler, _descendants, check_targets, process_label, ratios, summarise
 
 UPDATE = 4 * 421_834 + 4 * 200  # any positive size works; the code divides by it
 
@@ -21,13 +21,14 @@ def result(system, mode, *, seconds, acc, sent, accounts=10, scheme="iid", peak=
         "total_seconds": sum(seconds) + 10.0,
         "startup_seconds": 10.0,
         "rounds": [
-            {"round": i + 1, "seconds": s, "accuracy": a, "loss": 1.0, "bytes_per_client": sent}
+            {"round": i + 1, "seconds": s, "accuracy": a, "loss": 1.0, "bytes_per_client": sent, "client_seconds": 0.5 * s}
             for i, (s, a) in enumerate(zip(seconds, acc))
         ],
         "update_bytes": UPDATE,
         "completed": True,
         "host_peak_mb": peak,
         "tree_peak_mb": 2 * peak,
+        "cpu_seconds": {"job process": sum(seconds), "prefect API server": 3.0},
     }
 
 
@@ -47,6 +48,8 @@ def test_summary_takes_the_median_of_rounds_two_on_and_the_mean_bytes():
     assert row["expansion"] == pytest.approx(1.0)
     assert row["accuracy_per_round"] == [0.5, 0.6, 0.7, 0.8]
     assert row["status"] == "ok"
+    assert row["client_round_s"] == 6.0  # median of 5.0, 7.0, 6.0
+    assert row["cpu_s"] == pytest.approx(136.0 + 3.0)
 
 
 def test_single_round_runs_use_round_one():
@@ -69,6 +72,7 @@ def test_ratios_pair_each_fedring_mode_with_the_same_flower_mode():
     assert out["secure"]["expansion"] == pytest.approx(0.8)
     assert out["secure"]["host_peak_mb"] == pytest.approx(0.5)
     assert out["plain"]["accuracy_pp"] == pytest.approx(0.2)
+    assert out["plain"]["client_round_s"] == pytest.approx(11.0 / 18.0)
 
 
 def test_ratios_are_none_when_a_side_is_missing():
@@ -112,6 +116,7 @@ def test_report_has_tables_plots_and_publishes(tmp_path):
     path = report.write(tmp_path / "out", meta=meta, compare=compare, sweep=sweep, ratio_rows=rr, checks=check_targets(ratios(compare)), micro=[{"bench": "micro", "script": "bench_x.py", "v": 1}], results=[])
     text = path.read_text()
     assert "| fedring | secure |" in text and "| Flower | SecAgg+ |" in text
+    assert "CPU seconds by process" in text and "prefect API server 3" in text
     assert "## Ratios fedring / Flower" in text and "## Scale sweep" in text and "bench_x.py" in text
     assert "(img/accuracy.png)" in text and "(img/sweep.png)" in text
     for png in ("accuracy.png", "seconds.png", "bytes.png", "sweep.png"):
@@ -133,5 +138,13 @@ def test_report_says_what_was_not_measured(tmp_path):
 def test_tree_sampler_sees_this_process():
     assert os.getpid() in _descendants(os.getpid())
     with TreeSampler(interval=0.01) as s:
-        pass
+        sum(i * i for i in range(200_000))
     assert s.peak_kb > 0
+    assert s.cpu_seconds()["job process"] > 0
+
+
+def test_process_labels():
+    assert process_label("python", "python -m uvicorn --factory prefect.server.api.server:create_app") == "prefect API server"
+    assert process_label("ray::ClientAppActor", "ray::ClientAppActor.run") == "ray workers (Flower clients)"
+    assert process_label("raylet", "/x/ray/core/src/ray/raylet/raylet --x") == "ray services"
+    assert process_label("python", "python -m benchmarks.compare") == "python"
