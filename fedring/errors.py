@@ -9,6 +9,7 @@ Callers catch a family, not a string::
     │   ├── PolicySyntaxError  the policy text does not parse; carries the position
     │   ├── PolicyTooLarge     normal form exceeds the clause bound
     │   └── PolicyNotSatisfied the key ring lacks attributes; lists the missing ones
+    │       └── AttributeRevoked holds the attributes only at epochs a rotation retired
     ├── IntegrityError         tampered, truncated, replayed or mis-routed object (no detail
     │                          beyond what is safe: callers cannot use it as an oracle)
     ├── UnknownKey             a key id / epoch that no key ring or directory holds
@@ -66,6 +67,19 @@ class PolicyNotSatisfied(PolicyError):
         super().__init__(
             f"policy {policy!r} is not satisfied: missing attribute(s) "
             f"{', '.join(closest)} (closest clause)"
+        )
+
+
+class AttributeRevoked(PolicyNotSatisfied):
+    """The ring holds the policy's attributes only at epochs the object no longer accepts."""
+
+    def __init__(self, policy: str, missing: list[list[str]], held: dict[str, list[int]]) -> None:
+        super().__init__(policy, missing)
+        self.held = held
+        detail = ", ".join(f"{a} (you hold epoch {', '.join(map(str, e))})" for a, e in sorted(held.items()))
+        self.args = (
+            f"{self.args[0]}; revoked: {detail} - the attribute was rotated; ask its authority "
+            "to re-issue the current epoch if you should still have access",
         )
 
 

@@ -146,6 +146,15 @@ class S3Store(Store):
             raise self._error(exc, "list", prefix or "/") from exc
         return sorted(keys)
 
+    def delete(self, key: str) -> None:
+        """Remove an object (S3 answers success when it is absent)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            raise self._error(exc, "delete", key) from exc
+        except BotoCoreError as exc:
+            raise self._error(exc, "delete", key) from exc
+
     # -- writing --------------------------------------------------------------------------
 
     def _rewrite(self, key: str, data: bytes, digest: str) -> str:

@@ -50,6 +50,13 @@ class Store(ABC):
     def list(self, prefix: str = "") -> list[str]:
         """Keys under ``prefix``, sorted."""
 
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Retire an object (revocation removes superseded envelopes); absent: no-op.
+
+        Keys are never rewritten with other bytes; deleting is the only other change.
+        """
+
     def where(self, key: str) -> str:
         """Human-readable location for error messages."""
         return f"account {self.account!r}, bucket {self.bucket!r}, key {key!r}"
@@ -119,6 +126,11 @@ class LocalStore(Store):
     def exists(self, key: str) -> bool:
         return self._paths(key)[1].exists()
 
+    def delete(self, key: str) -> None:
+        data_path, meta_path = self._paths(key)
+        meta_path.unlink(missing_ok=True)  # metadata first: the object stops existing
+        data_path.unlink(missing_ok=True)
+
     def list(self, prefix: str = "") -> list[str]:
         meta_root = self.base / ".meta"
         if not meta_root.exists():
@@ -166,6 +178,9 @@ class GuardedStore(Store):
         if not key.startswith(self.read_prefixes + self.write_prefixes):
             raise self._deny("read", key)
         return self.inner.exists(key)
+
+    def delete(self, key: str) -> None:
+        raise self._deny("delete", key)
 
     def list(self, prefix: str = "") -> list[str]:
         if not prefix.startswith(self.read_prefixes):

@@ -138,3 +138,14 @@ def test_large_object_round_trips_and_stays_immutable(store: Store) -> None:
 def test_bad_keys_are_refused(store: Store, key: str) -> None:
     with pytest.raises(ValueError):
         store.put(key, b"x")
+
+
+def test_delete_retires_an_object_and_absent_keys_are_a_no_op(store: Store) -> None:
+    store.put("registry/m/000001/model/000001", b"old")
+    store.put("registry/m/000001/model/000002", b"new")
+
+    store.delete("registry/m/000001/model/000001")
+    store.delete("registry/m/000001/model/000099")
+
+    assert not store.exists("registry/m/000001/model/000001")
+    assert store.list("registry/m/") == ["registry/m/000001/model/000002"]

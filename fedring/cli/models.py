@@ -183,12 +183,6 @@ def revoke(
                       highlight=False)
     for key in report.deleted:
         console.print(f"  deleted superseded {key}", highlight=False)
-    if report.still_served:
-        err.print(f"[yellow]warning:[/] this store cannot delete; {len(report.still_served)} superseded envelope(s) "
-                  "are still served and still open with the old epoch until the bucket owner deletes them:",
-                  highlight=False)
-        for key in report.still_served:
-            err.print(f"  {key}", highlight=False)
 
 
 def _shared_run(store) -> str:

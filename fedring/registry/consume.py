@@ -22,7 +22,7 @@ from torch import nn
 
 from fedring.envelope import open_bytes
 from fedring.envelope_format import Header, Recipient
-from fedring.errors import ConfigError, PolicyNotSatisfied, UnknownKey
+from fedring.errors import AttributeRevoked, ConfigError, PolicyNotSatisfied, UnknownKey
 from fedring.keys import KeyRing, identity_attribute
 from fedring.ml.model import ARCHITECTURE, build_model
 from fedring.ml.train import to_tensor
@@ -32,17 +32,6 @@ from fedring.registry.card import Card
 from fedring.registry.paths import ModelRef
 from fedring.registry.verify import check_version, trusted_key
 from fedring.storage import Store
-
-
-class AttributeRevoked(PolicyNotSatisfied):
-    """The ring holds the policy's attributes only at epochs the version no longer accepts."""
-
-    def __init__(self, policy: str, missing: list[list[str]], held: dict[str, list[int]]) -> None:
-        super().__init__(policy, missing)
-        self.held = held
-        detail = ", ".join(f"{a} (you hold epoch {', '.join(map(str, e))})" for a, e in sorted(held.items()))
-        self.args = (f"{self.args[0]}; revoked: {detail} - the attribute was rotated; ask its authority "
-                     "to re-issue the current epoch if you should still have access",)
 
 
 @dataclass(frozen=True)

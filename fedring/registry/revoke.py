@@ -7,9 +7,7 @@ consumer holding only the old epoch cannot open the new generation.
 
 What this does not do, and cannot: make a copy of an old generation that someone already
 downloaded unopenable. Access is withdrawn only when the store stops serving the old
-generations: if the store has ``delete(key)``, superseded envelopes are deleted; if not,
-the report lists them under ``still_served`` and they must be removed by the bucket's
-owner (the ``Store`` interface has no delete yet; see ``docs/registry.md``).
+generations, so superseded envelopes are deleted from the store.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from fedring import envelope
 from fedring.config import FederationConfig
@@ -31,11 +29,6 @@ from fedring.registry.verify import check_version, trusted_key
 from fedring.storage import Store
 
 
-@runtime_checkable
-class Deletes(Protocol):
-    def delete(self, key: str) -> None: ...
-
-
 @dataclass
 class RewrapReport:
     """What a rewrap changed: rewrapped versions, untouched ones, superseded envelopes."""
@@ -45,7 +38,6 @@ class RewrapReport:
     rewrapped: list[dict] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
-    still_served: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -70,6 +62,7 @@ def rewrap_registry(
             stale = {r.attribute: r.epoch for c in v.header.clauses for r in c if r.attribute == attribute}
             if not stale or stale[attribute] >= epoch:
                 report.unchanged.append(v.ref)
+                _retire(store, name, number, v.generation, report)  # finishes an interrupted revoke
                 continue
             check_version(v, key)  # never re-sign something that was tampered with
             out = io.BytesIO()
@@ -85,17 +78,14 @@ def rewrap_registry(
 
 
 def _retire(store: Store, model: str, version: int, current: int, report: RewrapReport) -> None:
-    """Delete the envelopes older than ``current`` if the store can; else list them."""
+    """Delete the envelopes older than ``current``: the store serves only the rewrapped one."""
     keys = store.list(paths.version_prefix(model, version))
     for g in paths.generations(keys, "model"):
         if g >= current:
             continue
         old = paths.envelope(model, version, g)
-        if isinstance(store, Deletes):
-            store.delete(old)
-            report.deleted.append(old)
-        else:
-            report.still_served.append(old)
+        store.delete(old)
+        report.deleted.append(old)
 
 
 def rotate(authority_dir: Path, attribute: str) -> tuple[Authority, int]:

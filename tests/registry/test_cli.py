@@ -101,7 +101,7 @@ def test_revoke_reports_and_verify_fails_on_tampering(cli, capsys) -> None:
 
     assert code == 0 and report["epoch"] == 2
     assert [r["generation"] for r in report["rewrapped"]] == [2]
-    assert report["still_served"] == ["registry/mnist/000001/model/000001"]
+    assert report["deleted"] == ["registry/mnist/000001/model/000001"]
     assert refused.returncode == EXIT_POLICY and "revoked" in refused.stderr
     assert run_cli("models", "verify", "--storage-root", root) == EXIT_INTEGRITY
 

@@ -8,19 +8,9 @@ from fedring.envelope import read_header_bytes
 from fedring.errors import PolicyNotSatisfied
 from fedring.registry import load_model, paths, revoke, share
 from fedring.registry.consume import AttributeRevoked
-from fedring.storage import LocalStore
 from fedring.stores import host_store
 
 ATTR = "account-1:researcher"
-
-
-class DeletingStore(LocalStore):
-    """A LocalStore with the ``delete`` proposed for ``fedring.storage.Store`` (docs/registry.md)."""
-
-    def delete(self, key: str) -> None:
-        data, meta = self._paths(key)
-        meta.unlink()
-        data.unlink()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +32,7 @@ def test_report_names_what_was_rewrapped(revoked) -> None:
     assert report.epoch == 2
     assert [(r["model"], r["version"], r["generation"], r["from_epoch"]) for r in report.rewrapped] == [("mnist", 1, 2, 1)]
     assert report.unchanged == ["other:1"]
-    assert report.still_served == ["registry/mnist/000001/model/000001"]  # LocalStore cannot delete
+    assert report.deleted == ["registry/mnist/000001/model/000001"]  # no longer served
 
 
 def test_payload_is_not_reencrypted(revoked) -> None:
@@ -80,13 +70,12 @@ def test_rewrap_again_changes_nothing(revoked) -> None:
     assert again.rewrapped == [] and sorted(again.unchanged) == ["mnist:1", "other:1"]
 
 
-def test_a_store_that_deletes_stops_serving_the_old_envelope(revoked) -> None:
+def test_a_second_rotation_serves_only_the_newest_envelope(revoked) -> None:
     trained, _, _, _, _ = revoked
-    deleting = DeletingStore(trained.storage, "fedring-host", account="host")
+    store = host_store(trained.cfg)
 
-    report = revoke(trained.cfg, attribute=ATTR, store=deleting)
+    report = revoke(trained.cfg, attribute=ATTR, store=store)
 
     assert report.epoch == 3
-    assert report.deleted == ["registry/mnist/000001/model/000001", "registry/mnist/000001/model/000002"]
-    assert report.still_served == []
-    assert deleting.list("registry/mnist/000001/model/") == ["registry/mnist/000001/model/000003"]
+    assert report.deleted == ["registry/mnist/000001/model/000002"]
+    assert store.list("registry/mnist/000001/model/") == ["registry/mnist/000001/model/000003"]
