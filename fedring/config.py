@@ -99,7 +99,10 @@ class TrainingConfig(_Strict):
     rounds: int = Field(5, ge=1, description="Federated rounds.")
     local_epochs: int = Field(1, ge=1)
     batch_size: int = Field(64, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: float = Field(1e-3, gt=0, description="Adam learning rate of round 1.")
+    lr_decay: float = Field(
+        1.0, gt=0, le=1, description="Round r trains with learning_rate * lr_decay^(r-1); 1 keeps it constant."
+    )
     eval_limit: int | None = Field(None, description="Evaluate on the first N test images only (tests).")
 
 
@@ -109,7 +112,9 @@ class SecAggConfig(_Strict):
     rings: int = Field(1, ge=1, description="Parallel rings.")
     degree: int | None = Field(None, description="Neighbour-graph degree k; None: complete graph.")
     clip: float = Field(8.0, gt=0, description="Per-coordinate clip of updates before quantising.")
-    frac_bits: int = Field(16, ge=1, le=24, description="Fixed-point fractional bits.")
+    frac_bits: int = Field(
+        24, ge=1, le=27, description="Fixed-point fractional bits (clip * 2^frac_bits must stay below 2^31)."
+    )
 
 
 class StorageConfig(_Strict):
@@ -156,7 +161,6 @@ class FederationConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     secagg: SecAggConfig = SecAggConfig()
     storage: StorageConfig = StorageConfig()
-    share_policy: str | None = Field(None, description="Policy the committed global model is sealed to.")
 
     @field_validator("run")
     @classmethod

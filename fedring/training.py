@@ -36,7 +36,7 @@ def train_on_partition(
         data.labels,
         epochs=training.local_epochs,
         batch_size=training.batch_size,
-        learning_rate=training.learning_rate,
+        learning_rate=training.learning_rate * training.lr_decay ** (rnd - 1),
         seed=round_seed(seed, store.account, rnd),
     )
     return to_vector(model), result

@@ -49,14 +49,13 @@ training:
   local_epochs: 1
   batch_size: 64
   learning_rate: 0.001
+  lr_decay: 1.0              # round r uses learning_rate * lr_decay^(r-1)
 secagg:
   secure: true               # false: plaintext baseline (no masking)
   # threshold: 2             # Shamir t; default: majority of the roster
   rings: 1
   clip: 8.0
-  frac_bits: 16
-# who may open the committed global model (attribute policy, e.g. "2 of (a:x, b:y, c:z)")
-share_policy: "account-1:member or account-2:member"
+  frac_bits: 24             # fixed-point bits; clip * 2^frac_bits < 2^31
 
 storage:
   kind: local
@@ -112,7 +111,6 @@ accounts:
 partition: {scheme: dirichlet, alpha: 0.5}
 training: {rounds: 5, local_epochs: 1}
 secagg: {secure: true, threshold: 2}
-share_policy: "2 of (account-1:member, account-2:member, account-3:member)"
 
 storage:
   kind: s3

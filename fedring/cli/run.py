@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
         alpha: Annotated[float, typer.Option(help="Dirichlet concentration (smaller: more skew).")] = 0.5,
         classes_per_account: Annotated[int, typer.Option(help="Classes per account (shards).")] = 2,
         epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 1,
+        lr_decay: Annotated[float, typer.Option(help="Round r trains with 0.001 * lr_decay^(r-1).")] = 1.0,
         seed: Annotated[int, typer.Option(help="Seed for the split, the model and training.")] = 0,
         run: Annotated[str, typer.Option(help="Run id; the same id resumes the run.")] = "demo",
         run_dir: Annotated[Optional[Path], typer.Option(help="Where storage, plot and CSV go (default runs/RUN).")] = None,
@@ -104,7 +105,7 @@ def register(app: typer.Typer) -> None:
             data_dir=str(data_dir) if data_dir else None,
             accounts=[{"name": f"account-{i + 1}"} for i in range(accounts)],
             partition={"scheme": partition, "alpha": alpha, "classes_per_account": classes_per_account, "limit": limit},
-            training={"rounds": rounds, "local_epochs": epochs},
+            training={"rounds": rounds, "local_epochs": epochs, "lr_decay": lr_decay},
             secagg={"secure": not plaintext},
             storage={"kind": "local", "root": str(run_dir / "storage")},
         )
