@@ -2,7 +2,8 @@
 
 Client bucket ``B_i``::
 
-    data/partition.npz, data/manifest.json      the account's private partition
+    data/images.npy, data/labels.npy            the account's private partition
+    data/manifest.json                          its size and label histogram
     public/keys/<n>-<digest>.json               its authority's public keys, version n (latest wins)
     outbox/<run>/<round>/<stage>/<name>         what the host may read
     inbox/<run>/<round>/<stage>/<name>          what the host may write
@@ -31,7 +32,8 @@ OUTBOX = "outbox/"
 INBOX = "inbox/"
 PRIVATE = "private/"
 
-PARTITION = "data/partition.npz"
+PARTITION_IMAGES = "data/images.npy"
+PARTITION_LABELS = "data/labels.npy"
 PARTITION_MANIFEST = "data/manifest.json"
 PUBLIC_KEYS_PREFIX = "public/keys/"
 

@@ -1,4 +1,8 @@
-"""An account's private partition in its own bucket: ``data/partition.npz`` + ``data/manifest.json``."""
+"""An account's private partition in its own bucket: ``data/images.npy``, ``data/labels.npy``, ``data/manifest.json``.
+
+Plain ``.npy`` bytes are a pure function of the arrays, so writing a partition again
+after a crash puts the same bytes (a no-op on an immutable store) instead of clashing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 
 import numpy as np
 
-from fedring.layout import PARTITION, PARTITION_MANIFEST
+from fedring.layout import PARTITION_IMAGES, PARTITION_LABELS, PARTITION_MANIFEST
 from fedring.ml.data import Dataset
 from fedring.ml.partition import label_histogram
 from fedring.storage import Store
@@ -15,9 +19,8 @@ from fedring.storage import Store
 
 def save_partition(store: Store, data: Dataset, *, scheme: str, seed: int, source: str) -> dict:
     """Write the partition (uint8 images, labels) and its manifest (counts, label histogram)."""
-    buf = io.BytesIO()
-    np.savez(buf, images=data.images, labels=data.labels)
-    digest = store.put(PARTITION, buf.getvalue())
+    digest = store.put(PARTITION_IMAGES, _npy(data.images))
+    store.put(PARTITION_LABELS, _npy(data.labels))
     manifest = {
         "samples": len(data),
         "label_histogram": label_histogram(data.labels),
@@ -31,8 +34,15 @@ def save_partition(store: Store, data: Dataset, *, scheme: str, seed: int, sourc
 
 
 def load_partition(store: Store) -> Dataset:
-    with np.load(io.BytesIO(store.get(PARTITION))) as npz:
-        return Dataset(npz["images"], npz["labels"])
+    images = np.load(io.BytesIO(store.get(PARTITION_IMAGES)), allow_pickle=False)
+    labels = np.load(io.BytesIO(store.get(PARTITION_LABELS)), allow_pickle=False)
+    return Dataset(images, labels)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
 
 
 def partition_manifest(store: Store) -> dict:
