@@ -112,6 +112,7 @@ def machine() -> dict:
         "versions": versions,
         "commit": commit + ("+dirty" if dirty else ""),
         "loadavg_start": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
 

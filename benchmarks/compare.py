@@ -329,7 +329,8 @@ def check_targets(ratio_rows: list[dict]) -> list[dict]:
     checks = []
     for r in ratio_rows:
         alpha = "" if r["alpha"] is None else f"({r['alpha']})"
-        where = f"{r['scheme']}{alpha}, {r['accounts']} accounts, {r['mode']}"
+        images = "all" if r["limit"] is None else f"{r['limit']:,}"
+        where = f"{r['scheme']}{alpha}, {r['accounts']} accounts, {images} images, {r['mode']}"
         if r["mode"] == "secure" and r["accounts"] == 10:
             checks.append(_check("secure s/round ratio", where, r["median_round_s"], TARGETS["secure_round_ratio_10_accounts"]))
         if r["mode"] == "secure":

@@ -312,6 +312,13 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         "and a round with too few replies is dropped without an error.\n"
         "- Flower runs with `FLWR_TELEMETRY_ENABLED=0`; its round 1 includes Ray start-up, hence rounds 2..R for s/round.\n"
     )
+    if any(_ok(r) and r.get("cpu_s") is None for r in compare + sweep):
+        parts.append("\nA dash in *CPU s* or *client code s/round*: the job ran before the suite recorded that figure.\n")
+    if any(res.get("backfilled") for res in results):
+        parts.append(
+            "\n*client code s/round* of jobs that ran before the suite recorded it was read afterwards from the same jobs' own files "
+            "(fedring's round metrics `train_seconds`; the Flower ClientApp's per-message timing log).\n"
+        )
     unavailable = [r for r in compare + sweep if not _ok(r)]
     if unavailable:
         parts.append("\n## Not measured in this run\n")
