@@ -20,6 +20,10 @@ demo: $(STAMP)
 demo-s3: $(STAMP)
 	scripts/demo-s3.sh
 
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m benchmarks
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
