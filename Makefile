@@ -20,9 +20,20 @@ demo: $(STAMP)
 demo-s3: $(STAMP)
 	scripts/demo-s3.sh
 
-bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m benchmarks
+# Flower pins an older fastapi than Prefect 3.9 wants: the comparison gets its own venv.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# fedring vs Flower (plain, SecAgg+) and the 3/10/30-account sweep; BENCH_ARGS=--full for
+# 60k images x 10 rounds, BENCH_ARGS=all adds every benchmarks/bench_*.py
+bench: $(BENCH_STAMP)
+	FLWR_TELEMETRY_ENABLED=0 $(BENCH_VENV)/bin/python -m benchmarks compare sweep --docs $(BENCH_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
