@@ -15,6 +15,8 @@ imports Prefect)::
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from prefect.blocks.core import Block
@@ -23,6 +25,8 @@ from pydantic import Field
 
 if TYPE_CHECKING:
     import boto3
+
+    from fedring.config import FederationConfig
 
     from fedring.s3store import S3Store
 
@@ -99,3 +103,44 @@ class CloudAccount(Block):
             max_attempts=client.max_attempts,
             acl="bucket-owner-full-control",
         )
+
+
+def register_accounts(cfg: FederationConfig, echo: Callable[[str], None] = print) -> None:
+    """Create or update an AwsCredentials and a CloudAccount block for every account of ``cfg``.
+
+    Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
+    account with only ``profile:`` gets a block that names the profile and stores no secret.
+    """
+    from fedring.errors import ConfigError
+    from fedring.stores import account_session
+
+    for acct in [cfg.host, *cfg.accounts]:
+        cred_name = acct.credentials_block or f"{acct.name}-aws"
+        if acct.profile and not os.environ.get(acct.env_prefix + "ACCESS_KEY_ID"):
+            aws = AwsCredentials(profile_name=acct.profile, region_name=acct.region)  # no secret copied
+        else:
+            found = account_session(cfg, acct.name).get_credentials()
+            if found is None:
+                raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
+            creds = found.get_frozen_credentials()
+            aws = AwsCredentials(
+                aws_access_key_id=creds.access_key,
+                aws_secret_access_key=creds.secret_key,
+                aws_session_token=creds.token,
+                region_name=acct.region,
+            )
+        aws.save(cred_name, overwrite=True)
+        CloudAccount(
+            account_name=acct.name,
+            bucket=acct.bucket_name,
+            region=acct.region,
+            endpoint_url=cfg.endpoint_for(acct),
+            addressing_style=cfg.storage.addressing_style,
+            role_arn=acct.host_role_arn(cfg.storage.host_role_name) if acct is not cfg.host else None,
+            external_id=acct.external_id,
+            attributes=acct.attributes,
+            holds=acct.holds,
+            max_attempts=cfg.storage.max_attempts,
+            credentials=AwsCredentials.load(cred_name),
+        ).save(acct.name, overwrite=True)
+        echo(f"block fedring-cloud-account/{acct.name} (credentials: aws-credentials/{cred_name})")

@@ -8,7 +8,6 @@ Prefect blocks (``CloudAccount`` + ``AwsCredentials`` per account), importing Pr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -171,42 +170,9 @@ def register(app: typer.Typer) -> None:
         Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
         account with only `profile:` gets a block that names the profile and stores no secret.
         """
-        from fedring.stores import account_session
-
         cfg = load_config(config)
         if cfg.storage.kind != "s3":
             raise ConfigError(f"{config}: storage.kind is {cfg.storage.kind!r}; blocks are for 's3'")
-        from prefect_aws import AwsCredentials
+        from blocks.cloud_account import register_accounts  # Prefect loads only for this command
 
-        from blocks.cloud_account import CloudAccount
-
-        for acct in [cfg.host, *cfg.accounts]:
-            cred_name = acct.credentials_block or f"{acct.name}-aws"
-            if acct.profile and not os.environ.get(acct.env_prefix + "ACCESS_KEY_ID"):
-                aws = AwsCredentials(profile_name=acct.profile, region_name=acct.region)  # no secret copied
-            else:
-                found = account_session(cfg, acct.name).get_credentials()
-                if found is None:
-                    raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
-                creds = found.get_frozen_credentials()
-                aws = AwsCredentials(
-                    aws_access_key_id=creds.access_key,
-                    aws_secret_access_key=creds.secret_key,
-                    aws_session_token=creds.token,
-                    region_name=acct.region,
-                )
-            aws.save(cred_name, overwrite=True)
-            CloudAccount(
-                account_name=acct.name,
-                bucket=acct.bucket_name,
-                region=acct.region,
-                endpoint_url=cfg.endpoint_for(acct),
-                addressing_style=cfg.storage.addressing_style,
-                role_arn=acct.host_role_arn(cfg.storage.host_role_name) if acct is not cfg.host else None,
-                external_id=acct.external_id,
-                attributes=acct.attributes,
-                holds=acct.holds,
-                max_attempts=cfg.storage.max_attempts,
-                credentials=AwsCredentials.load(cred_name),
-            ).save(acct.name, overwrite=True)
-            console.print(f"block fedring-cloud-account/{acct.name} (credentials: aws-credentials/{cred_name})")
+        register_accounts(cfg, echo=lambda text: console.print(text, highlight=False))
