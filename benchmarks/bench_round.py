@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from flows.server_settings import apply_server_settings  # noqa: E402
+
+apply_server_settings()
 
 import fedring.secure.client as client_core  # noqa: E402
 import fedring.secure.host as host_core  # noqa: E402

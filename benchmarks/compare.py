@@ -163,9 +163,9 @@ def prefect_env(home: Path) -> None:
     os.environ["PREFECT_HOME"] = str(home)
     for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
         os.environ.pop(var, None)
-    os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    from flows.server_settings import apply_server_settings
+
+    apply_server_settings()
 
 
 def run_fedring(spec: dict, workdir: Path) -> dict:

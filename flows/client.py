@@ -1,8 +1,9 @@
 """Client flows: each runs one stage of the secure round for one account.
 
-In the embedded default they run as subflows of the host's round; in a deployment,
-each account's worker runs them on the account's own work pool (``prefect.yaml``).
-Either way a client flow sees only its own account's store and keys.
+In the embedded default their bodies run inside the host's round flow (each stage a
+task run, see flows/dispatch.py); in a deployment, each account's worker runs them on
+the account's own work pool (``prefect.yaml``). Either way a client stage sees only
+its own account's store and keys.
 """
 
 from __future__ import annotations

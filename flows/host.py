@@ -38,17 +38,16 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
 
     broadcast(cfg, rnd, accounts)
     lap("broadcast")
-    states = run_clients(client_train, accounts, dispatch, cfg=cfg, rnd=rnd)
-    survivors = [a for a, s in states.items() if s.is_completed()]
+    outcomes = run_clients(client_train, accounts, dispatch, cfg=cfg, rnd=rnd)
+    survivors = [a for a, o in outcomes.items() if o.ok]
     dropped = [a for a in accounts if a not in survivors]
     if len(survivors) < cfg.threshold:
         raise TooFewSurvivors(f"round {rnd}: {len(survivors)} of {len(accounts)} accounts finished, {cfg.threshold} needed; missing: {', '.join(dropped)}")
     lap("train")
-    model_key = aggregate_plain(cfg, rnd, survivors)
+    model_key, metas = aggregate_plain(cfg, rnd, survivors)
     lap("aggregate")
     evaluation = evaluate(cfg, model_key, rnd)
     lap("evaluate")
-    metas = {a: states[a].result() for a in survivors}
     metrics = {
         "round": rnd,
         **evaluation,

@@ -14,7 +14,7 @@ from fedring.training import plain_contribute, plain_update_keys
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="train", persist_result=False, **RETRY_OPTIONS)
+@task(name="train", task_run_name="train-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def train_plain(cfg: FederationConfig, account: str, rnd: int) -> dict:
     """Train on the account's partition and publish the updated model in its outbox."""
     meta = plain_contribute(owner_store(cfg, account), run=cfg.run, rnd=rnd, training=cfg.training, seed=cfg.seed)
@@ -23,16 +23,13 @@ def train_plain(cfg: FederationConfig, account: str, rnd: int) -> dict:
 
 
 @task(name="aggregate", persist_result=False, **RETRY_OPTIONS)
-def aggregate_plain(cfg: FederationConfig, rnd: int, participants: list[str]) -> str:
-    """FedAvg of the participants' published models; returns the host key of the result."""
+def aggregate_plain(cfg: FederationConfig, rnd: int, participants: list[str]) -> tuple[str, dict[str, dict]]:
+    """FedAvg of the participants' published models: the host key of the result, and their metadata."""
     out = host_stage(cfg.run, rnd, "aggregate", "model")
     host = host_store(cfg)
+    model_key, meta_key = plain_update_keys(cfg.run, rnd)
+    metas = {name: json.loads(host_view(cfg, name).get(meta_key)) for name in participants}
     if not host.exists(out):
-        vectors, counts = [], []
-        for name in participants:
-            view = host_view(cfg, name)
-            model_key, meta_key = plain_update_keys(cfg.run, rnd)
-            vectors.append(from_bytes(view.get(model_key)))
-            counts.append(json.loads(view.get(meta_key))["samples"])
-        host.put(out, to_bytes(weighted_average(vectors, counts)))
-    return out
+        vectors = [from_bytes(host_view(cfg, name).get(model_key)) for name in participants]
+        host.put(out, to_bytes(weighted_average(vectors, [metas[name]["samples"] for name in participants])))
+    return out, metas

@@ -25,13 +25,13 @@ def _log(account: str, rnd: int, stage: str, result: dict) -> None:
     get_run_logger().info("account %s round %d %s: %s", account, rnd, stage, how)
 
 
-@task(name="enrol", persist_result=False, **RETRY_OPTIONS)
+@task(name="enrol", task_run_name="enrol-{account}", persist_result=False, **RETRY_OPTIONS)
 def enrol(cfg: FederationConfig, account: str) -> None:
     """Create the account's authority and identity key (once) and publish its public keys."""
     ensure_keys(cfg, account, owner_store(cfg, account))
 
 
-@task(name="advertise", persist_result=False, **RETRY_OPTIONS)
+@task(name="advertise", task_run_name="advertise-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Draw round secrets; publish the round public key and the Shamir shares, sealed."""
     result = core.advertise(_party(cfg, account), RoundPlan.create(cfg, roster, rnd))
@@ -39,7 +39,7 @@ def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: 
     return result
 
 
-@task(name="contribute", persist_result=False, **RETRY_OPTIONS)
+@task(name="contribute", task_run_name="contribute-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Train, quantise and mask this account's update; keep the masked vector sealed."""
     result = core.contribute(
@@ -49,7 +49,7 @@ def contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd:
     return result
 
 
-@task(name="ring-hop", persist_result=False, **RETRY_OPTIONS)
+@task(name="ring-hop", task_run_name="ring-hop-{account}-round-{rnd}-to-{to}", persist_result=False, **RETRY_OPTIONS)
 def ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None) -> dict:
     """Add the masked vector to the received partial sum; seal the sum to the next hop."""
     result = core.ring_hop(_party(cfg, account), RoundPlan.create(cfg, roster, rnd), to=to, came_from=came_from)
@@ -57,7 +57,7 @@ def ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: i
     return result
 
 
-@task(name="reveal", persist_result=False, **RETRY_OPTIONS)
+@task(name="reveal", task_run_name="reveal-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
     """Reveal, sealed to the host, survivors' self-mask shares and dropped accounts' key shares."""
     result = core.reveal(

@@ -9,13 +9,15 @@ from __future__ import annotations
 import os
 import tempfile
 
+from flows.server_settings import SERVER_SETTINGS, apply_server_settings
+
 _PREFECT_HOME = tempfile.mkdtemp(prefix="fedring-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
 for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
     os.environ.pop(var, None)
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
-os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+for var in SERVER_SETTINGS:
+    os.environ.pop(var, None)
+apply_server_settings()
 os.environ.setdefault("FEDRING_CACHE", os.path.join(tempfile.gettempdir(), "fedring-test-cache"))
 
 import pytest  # noqa: E402

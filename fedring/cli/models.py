@@ -79,9 +79,9 @@ def share(
 ) -> None:
     """Publish a committed run's global model as a new registry version, sealed to POLICY."""
     if flow:
-        from fedring.cli.run import _prefect_defaults
+        from flows.server_settings import apply_server_settings
 
-        _prefect_defaults()
+        apply_server_settings()
         from flows.share import share as share_flow
 
         result = share_flow(model=model, policy=policy, config=str(config) if config else None,

@@ -5,7 +5,6 @@ Prefect is imported inside the commands, so other commands start fast.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,19 +18,14 @@ from fedring.report import accuracy_png, rows, write_csv
 console = Console()
 
 
-def _prefect_defaults() -> None:
-    """Settings that make the embedded (ephemeral) Prefect server usable from a terminal."""
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
-
 def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded") -> dict:
     """Run the host flow with progress bars, then print the table and write CSV + plot."""
     from fedring.split import preflight
 
     preflight(cfg)
-    _prefect_defaults()
+    from flows.server_settings import apply_server_settings
+
+    apply_server_settings()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.host import federated_training

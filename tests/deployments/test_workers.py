@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from flows.server_settings import apply_server_settings
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ACCOUNTS = ("account-1", "account-2", "account-3")
@@ -62,6 +64,7 @@ def prefect_server(tmp_path_factory):
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="1",
     )
+    apply_server_settings(env)
     log = open(home / "server.log", "w")
     server = subprocess.Popen(
         [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],

@@ -1,0 +1,76 @@
+"""Where client stages show up in Prefect: task runs of the round (embedded) or flow runs (subflows)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from fedring.config import build_config
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _cfg(tmp_path, run: str):
+    return build_config(
+        run=run,
+        accounts=[{"name": "alpha"}, {"name": "beta"}],
+        partition={"scheme": "iid", "limit": 400},
+        training={"rounds": 1, "eval_limit": 500},
+        secagg={"secure": False},
+        storage={"root": str(tmp_path / "storage")},
+    )
+
+
+def _round_run_id(client, name: str):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    (run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+    return run.id
+
+
+EMBEDDED_TASKS = {"train-alpha-round-1", "train-beta-round-1", "aggregate", "evaluate"}
+
+
+def _task_run_names(client, flow_run_id) -> set[str]:
+    """Task run names, random suffixes cut; task runs reach the API in batches, so wait."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    names: set[str] = set()
+    for _ in range(60):
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        names = {r.name if r.name.startswith("train-") else r.name.rsplit("-", 1)[0] for r in runs}
+        if EMBEDDED_TASKS <= names:
+            break
+        time.sleep(0.5)
+    return names
+
+
+def test_embedded_client_stages_are_task_runs_of_the_round(tmp_path):
+    from prefect import get_client
+
+    from flows.host import federated_training
+
+    manifest = federated_training(_cfg(tmp_path, "dispatch-embedded"))
+    assert manifest["committed"][0]["participants"] == ["alpha", "beta"]
+    with get_client(sync_client=True) as client:
+        names = _task_run_names(client, _round_run_id(client, "dispatch-embedded-round-1"))
+    assert EMBEDDED_TASKS <= names
+
+
+def test_subflow_dispatch_runs_each_client_stage_as_a_flow_run(tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentTaskRunId
+
+    from flows.host import federated_training
+
+    manifest = federated_training(_cfg(tmp_path, "dispatch-subflows"), dispatch="subflows")
+    assert manifest["committed"][0]["participants"] == ["alpha", "beta"]
+    with get_client(sync_client=True) as client:
+        round_id = _round_run_id(client, "dispatch-subflows-round-1")
+        parents = [t.id for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[round_id])))]
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=parents))
+        )
+    assert sorted(r.name for r in children) == ["alpha-round-1", "beta-round-1"]
+    assert all(r.state.is_completed() for r in children)
