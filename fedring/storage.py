@@ -133,9 +133,10 @@ class LocalStore(Store):
 
     def list(self, prefix: str = "") -> list[str]:
         meta_root = self.base / ".meta"
-        if not meta_root.exists():
+        start = meta_root / prefix.rpartition("/")[0]  # walk only the prefix's folder
+        if not start.is_dir():
             return []
-        keys = (str(p.relative_to(meta_root))[: -len(".json")] for p in meta_root.rglob("*.json"))
+        keys = (str(p.relative_to(meta_root))[: -len(".json")] for p in start.rglob("*.json"))
         return sorted(k for k in keys if k.startswith(prefix))
 
 

@@ -100,8 +100,12 @@ def context(run: str, rnd: int, stage: str, *, sender: str, recipient: str) -> d
 
 
 def client_party(cfg: FederationConfig, account: str, store: Store) -> Party:
-    """A client's party: its keys, and the directory the host delivered to its inbox."""
-    ring = ensure_keys(cfg, account, store)
+    """A client's party: its keys, and the directory the host delivered to its inbox.
+
+    Keys are made and published at enrolment (``ensure_keys``); a stage only loads them.
+    """
+    ring_dir = keys_dir(cfg, account) / "ring"
+    ring = KeyRing.load(ring_dir) if ring_dir.exists() else ensure_keys(cfg, account, store)
     docs = json.loads(store.get(directory_key(cfg.run)))
     return Party(account, store, ring, PublicDirectory.from_documents(docs), cfg.run)
 
