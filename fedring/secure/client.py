@@ -33,6 +33,7 @@ from fedring.training import GLOBAL_MODEL, train_on_partition
 PUBLIC_KEY = "public-key"
 ROUND_KEYS = "keys.json"
 PARTIAL = "partial"
+BUNDLE = "bundle"
 
 
 def _u32(data: bytes) -> np.ndarray:
@@ -46,7 +47,10 @@ def encode_shares(shares: dict[str, bytes]) -> bytes:
 
 
 def decode_shares(data: bytes) -> dict[str, bytes]:
-    return {k: base64.b64decode(v) for k, v in json.loads(data).items()}
+    try:
+        return {k: base64.b64decode(v, validate=True) for k, v in json.loads(data).items()}
+    except (ValueError, AttributeError, TypeError) as exc:  # JSONDecodeError and binascii.Error are ValueErrors
+        raise IntegrityError(f"a share bundle is malformed: {exc}") from exc
 
 
 def advertise(party: Party, plan: RoundPlan) -> dict:
@@ -60,17 +64,13 @@ def advertise(party: Party, plan: RoundPlan) -> dict:
     shares = make_shares(
         secrets, me=me, holders=plan.holders(me), threshold=plan.threshold, run=plan.run, rnd=rnd, roster=list(plan.roster)
     )
-    sent = 0
-    for holder, blob in shares.items():
-        if holder == me:
-            party.keep(private(plan.run, rnd, Stage.SHARES, me), blob, rnd=rnd, stage=Stage.SHARES)
-            continue
-        sealed = party.seal_to(holder, blob, rnd=rnd, stage=Stage.SHARES)
-        party.store.put(outbox(plan.run, rnd, Stage.SHARES, holder), sealed)
-        sent += len(sealed)
+    party.keep(private(plan.run, rnd, Stage.SHARES, me), shares.pop(me), rnd=rnd, stage=Stage.SHARES)
+    # One object for all holders (each share sealed to its holder): the host splits it.
+    bundle = encode_shares({holder: party.seal_to(holder, blob, rnd=rnd, stage=Stage.SHARES) for holder, blob in shares.items()})
+    party.store.put(outbox(plan.run, rnd, Stage.SHARES, BUNDLE), bundle)
     public = public_key_bytes(secrets)
     party.store.put(done_key, public)  # written last: marks the stage complete
-    return {"reused": False, "bytes_sent": sent + len(public)}
+    return {"reused": False, "bytes_sent": len(bundle) + len(public)}
 
 
 def _round_keys(party: Party, plan: RoundPlan) -> dict[str, bytes]:
@@ -136,15 +136,13 @@ def reveal(party: Party, plan: RoundPlan, *, survivors: list[str], dropped: list
         decode_shares(party.recall(record_key, rnd=rnd, stage=Stage.REVEAL)) if party.store.exists(record_key) else None
     )
     held = {}
-    for owner in plan.graph[me] | {me}:
-        if owner == me:
-            key = private(plan.run, rnd, Stage.SHARES, me)
-            if party.store.exists(key):
-                held[me] = party.recall(key, rnd=rnd, stage=Stage.SHARES)
-            continue
-        key = inbox(plan.run, rnd, Stage.SHARES, owner)
-        if party.store.exists(key):
-            held[owner] = party.open_from(owner, party.store.get(key), rnd=rnd, stage=Stage.SHARES)
+    own = private(plan.run, rnd, Stage.SHARES, me)
+    if party.store.exists(own):
+        held[me] = party.recall(own, rnd=rnd, stage=Stage.SHARES)
+    relayed = inbox(plan.run, rnd, Stage.SHARES, BUNDLE)
+    sealed = decode_shares(party.store.get(relayed)) if party.store.exists(relayed) else {}
+    for owner in sorted((plan.graph[me] - {me}) & sealed.keys()):
+        held[owner] = party.open_from(owner, sealed[owner], rnd=rnd, stage=Stage.SHARES)
     shares = reveal_shares(held, me=me, survivors=survivors, dropped=dropped, run=plan.run, rnd=rnd, previous=previous)
     if previous is not None and party.store.exists(out_key):
         return {"reused": True, "bytes_sent": 0}

@@ -16,7 +16,7 @@ from fedring.keys import PublicDirectory
 from fedring.layout import Stage, host_stage, inbox, outbox, round_model
 from fedring.ml.weights import from_bytes, to_bytes
 from fedring.secagg import dequantise, unmask
-from fedring.secure.client import PUBLIC_KEY, ROUND_KEYS, _u32, decode_shares
+from fedring.secure.client import BUNDLE, PUBLIC_KEY, ROUND_KEYS, _u32, decode_shares, encode_shares
 from fedring.secure.party import Party, directory_key, ensure_keys, latest_public_keys, participants_policy
 from fedring.secure.plan import RoundPlan
 from fedring.stores import host_store, host_view
@@ -53,13 +53,15 @@ def relay_advertisements(cfg: FederationConfig, plan: RoundPlan, advertised: lis
     for a in advertised:
         views[a].put(inbox(plan.run, plan.rnd, Stage.ADVERTISE, ROUND_KEYS), payload)
         moved += len(payload)
+    held: dict[str, dict[str, bytes]] = {a: {} for a in advertised}  # holder -> owner -> sealed share
     for owner in advertised:
-        for holder in plan.holders(owner):
-            if holder == owner or holder not in views:
-                continue
-            blob = views[owner].get(outbox(plan.run, plan.rnd, Stage.SHARES, holder))
-            views[holder].put(inbox(plan.run, plan.rnd, Stage.SHARES, owner), blob)
-            moved += len(blob)
+        for holder, blob in decode_shares(views[owner].get(outbox(plan.run, plan.rnd, Stage.SHARES, BUNDLE))).items():
+            if holder in held and holder in plan.holders(owner):
+                held[holder][owner] = blob
+    for holder, shares in held.items():
+        bundle = encode_shares(shares)
+        views[holder].put(inbox(plan.run, plan.rnd, Stage.SHARES, BUNDLE), bundle)
+        moved += len(bundle)
     return moved
 
 
