@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
 from tasks.plain import train_plain
@@ -11,4 +12,4 @@ from tasks.plain import train_plain
 @flow(name="client-train", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_train(cfg: FederationConfig, account: str, rnd: int) -> dict:
     """Train on this account's partition and publish the updated model in its outbox."""
-    return train_plain(cfg, account, rnd)
+    return train_plain(quote(cfg), account, rnd)  # quote: see flows/client.py

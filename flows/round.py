@@ -13,6 +13,7 @@ import time
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
+from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
 from fedring.errors import TooFewSurvivors
@@ -88,7 +89,7 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
                 if prev_to != hop:  # the hop prev sealed to failed: prev re-seals to this one
                     run_stage(client_ring_hop, [prev], dispatch, records=book, stage=Stage.RING_HOP,
                               label=lambda a, h=hop: f"{a}-to-{h}", to=hop, came_from=prev_from, **common)
-                relay_partial(cfg, roster, rnd, prev, hop)
+                relay_partial(quote(cfg), roster, rnd, prev, hop)
             outcome = run_stage(client_ring_hop, [hop], dispatch, records=book, stage=Stage.RING_HOP,
                                 label=lambda a, t=target: f"{a}-to-{t}", to=target, came_from=prev, **common)[hop]
             if not outcome["ok"]:
@@ -100,7 +101,7 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
             if prev_to != host:
                 run_stage(client_ring_hop, [prev], dispatch, records=book, stage=Stage.RING_HOP,
                           label=lambda a: f"{a}-to-{host}", to=host, came_from=prev_from, **common)
-            relay_partial(cfg, roster, rnd, prev, host)
+            relay_partial(quote(cfg), roster, rnd, prev, host)
             last_hops.append(prev)
     survivors.sort()
     dropped = sorted(set(advertised) - set(survivors))
