@@ -52,7 +52,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g = ap.add_argument_group("sweep")
     g.add_argument("--sweep-accounts", nargs="+", type=int, default=[3, 10, 30])
     g.add_argument("--sweep-per-account", type=int, default=600, help="training images per account")
-    g.add_argument("--sweep-rounds", type=int, default=2)
+    g.add_argument("--sweep-rounds", type=int, default=3, help="rounds per sweep job (s/round is the median of rounds 2..R)")
     g.add_argument("--sweep-scheme", default="iid", choices=["iid", "dirichlet"])
     g = ap.add_argument_group("training (both systems)")
     g.add_argument("--local-epochs", type=int, default=1)
