@@ -28,8 +28,9 @@ def aggregate_plain(cfg: FederationConfig, rnd: int, participants: list[str]) ->
     out = host_stage(cfg.run, rnd, "aggregate", "model")
     host = host_store(cfg)
     model_key, meta_key = plain_update_keys(cfg.run, rnd)
-    metas = {name: json.loads(host_view(cfg, name).get(meta_key)) for name in participants}
+    views = {name: host_view(cfg, name) for name in participants}
+    metas = {name: json.loads(view.get(meta_key)) for name, view in views.items()}
     if not host.exists(out):
-        vectors = [from_bytes(host_view(cfg, name).get(model_key)) for name in participants]
+        vectors = [from_bytes(view.get(model_key)) for view in views.values()]
         host.put(out, to_bytes(weighted_average(vectors, [metas[name]["samples"] for name in participants])))
     return out, metas

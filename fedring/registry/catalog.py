@@ -74,13 +74,18 @@ class Version:
         return f"{self.model}:{self.version}"
 
 
+def _signed_generation(store: Store, model: str, version: int) -> int | None:
+    """The highest generation that has both an envelope and its signature (None: none has)."""
+    keys = store.list(paths.version_prefix(model, version))
+    return max(set(paths.generations(keys, "model")) & set(paths.generations(keys, "signature")), default=None)
+
+
 def current_generation(store: Store, model: str, version: int) -> int:
     """The highest generation that has both an envelope and its signature."""
-    keys = store.list(paths.version_prefix(model, version))
-    both = set(paths.generations(keys, "model")) & set(paths.generations(keys, "signature"))
-    if not both:
+    generation = _signed_generation(store, model, version)
+    if generation is None:
         raise ObjectNotFound(f"model {model}:{version} has no signed envelope at {store.where(paths.version_prefix(model, version))}")
-    return max(both)
+    return generation
 
 
 def fetch(store: Store, ref: ModelRef) -> Version:
@@ -121,9 +126,7 @@ def listing(store: Store) -> list[dict]:
     for name in model_names(store):
         for version in version_numbers(store, name):
             card = Card.parse(store.get(paths.card(name, version)), where=store.where(paths.card(name, version)))
-            keys = store.list(paths.version_prefix(name, version))
-            signed = set(paths.generations(keys, "model")) & set(paths.generations(keys, "signature"))
             rows.append({**{k: card.data.get(k) for k in ("model", "version", "policy", "envelope_policy", "accuracy",
                                                           "run", "round", "created")},
-                         "generation": max(signed, default=None)})
+                         "generation": _signed_generation(store, name, version)})
     return rows

@@ -56,7 +56,7 @@ def relay_advertisements(cfg: FederationConfig, plan: RoundPlan, advertised: lis
     held: dict[str, dict[str, bytes]] = {a: {} for a in advertised}  # holder -> owner -> sealed share
     for owner in advertised:
         for holder, blob in decode_shares(views[owner].get(outbox(plan.run, plan.rnd, Stage.SHARES, BUNDLE))).items():
-            if holder in held and holder in plan.holders(owner):
+            if holder in held and holder in plan.graph[owner]:
                 held[holder][owner] = blob
     for holder, shares in held.items():
         bundle = encode_shares(shares)
