@@ -26,8 +26,8 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fedring.s3auth import client_config  # noqa: E402
-from fedring.s3store import MiB, S3Store  # noqa: E402
+from fedring.storage.credentials import client_config  # noqa: E402
+from fedring.storage.s3 import MiB, S3Store  # noqa: E402
 
 
 def emit(**row: object) -> None:

@@ -26,9 +26,8 @@ from pydantic import Field
 if TYPE_CHECKING:
     import boto3
 
-    from fedring.config import FederationConfig
-
-    from fedring.s3store import S3Store
+    from fedring.config import AccountConfig, FederationConfig, StorageConfig
+    from fedring.storage.s3 import S3Store
 
 
 class CloudAccount(Block):
@@ -56,52 +55,42 @@ class CloudAccount(Block):
         """A boto3 session with this account's own credentials."""
         return self.credentials.get_boto3_session()
 
+    def account_config(self) -> AccountConfig:
+        """This block as the account entry of a federation file."""
+        from fedring.config import AccountConfig
+
+        return AccountConfig(
+            name=self.account_name,
+            bucket=self.bucket,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            role_arn=self.role_arn,
+            external_id=self.external_id,
+        )
+
+    def storage_config(self) -> StorageConfig:
+        from fedring.config import StorageConfig
+
+        return StorageConfig(kind="s3", addressing_style=self.addressing_style, max_attempts=self.max_attempts)
+
     def store(self) -> S3Store:
         """This account's own bucket, full access."""
-        from fedring.s3store import S3Store
+        from fedring.storage.federation import s3_owner
 
-        return S3Store(
-            self.bucket,
-            session=self.session(),
-            account=self.account_name,
-            endpoint_url=self.endpoint_url,
-            region=self.region,
-            addressing_style=self.addressing_style,
-            max_attempts=self.max_attempts,
-        )
+        return s3_owner(self.account_config(), self.storage_config(), self.session(), endpoint=self.endpoint_url)
 
-    def view(
-        self, client: CloudAccount, *, run: str | None = None, rnd: int | None = None, duration: int = 3600
-    ) -> S3Store:
+    def view(self, client: CloudAccount, *, run: str | None = None, rnd: int | None = None) -> S3Store:
         """``client``'s bucket as this (host) account sees it through the role it assumes there."""
-        from fedring.errors import ConfigError
-        from fedring.s3auth import assume_role_session, session_name
-        from fedring.s3store import S3Store
+        from fedring.storage.federation import s3_role_view
 
-        if not client.role_arn:
-            raise ConfigError(f"CloudAccount {client.account_name!r} has no role_arn for the host to assume")
-        assumed = assume_role_session(
+        return s3_role_view(
+            client.account_config(),
+            client.storage_config(),
             self.session(),
-            role_arn=client.role_arn,
-            external_id=client.external_id,
-            name=session_name(run, rnd),
-            who=f"host {self.account_name!r}",
-            target=f"account {client.account_name!r}",
-            endpoint_url=client.endpoint_url,
-            region=client.region,
-            duration=duration,
-            max_attempts=client.max_attempts,
-        )
-        return S3Store(
-            client.bucket,
-            session=assumed,
-            account=client.account_name,
-            principal=f"host {self.account_name!r} (role {client.role_arn})",
-            endpoint_url=client.endpoint_url,
-            region=client.region,
-            addressing_style=client.addressing_style,
-            max_attempts=client.max_attempts,
-            acl="bucket-owner-full-control",
+            host=self.account_name,
+            run=run,
+            rnd=rnd,
+            endpoint=client.endpoint_url,
         )
 
 
@@ -112,7 +101,7 @@ def register_accounts(cfg: FederationConfig, echo: Callable[[str], None] = print
     account with only ``profile:`` gets a block that names the profile and stores no secret.
     """
     from fedring.errors import ConfigError
-    from fedring.stores import account_session
+    from fedring.storage import account_session
 
     for acct in [cfg.host, *cfg.accounts]:
         cred_name = acct.credentials_block or f"{acct.name}-aws"

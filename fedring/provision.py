@@ -193,7 +193,7 @@ def apply(
 ) -> list[Step]:
     """Run ``plan(cfg)`` against the accounts' endpoints; ``sessions`` maps account names to
     their own boto3 sessions (default: ``FEDRING_<ACCOUNT>_*`` variables or profiles)."""
-    from fedring.stores import account_session
+    from fedring.storage import account_session
 
     sessions = dict(sessions or {})
     steps = plan(cfg)
@@ -209,7 +209,7 @@ def _run(step: Step, acct: AccountConfig, session: boto3.Session, cfg: Federatio
     from botocore.exceptions import BotoCoreError, ClientError
 
     from fedring.errors import StorageError
-    from fedring.s3auth import client_config
+    from fedring.storage.credentials import client_config
 
     endpoint, conf = cfg.endpoint_for(acct), client_config(cfg.storage.max_attempts, cfg.storage.addressing_style)
     s3 = session.client("s3", endpoint_url=endpoint, region_name=acct.region, config=conf)

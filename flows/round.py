@@ -20,7 +20,7 @@ from fedring.errors import TooFewSurvivors
 from fedring.layout import Stage
 from fedring.report import rows
 from fedring.secure.plan import RoundPlan
-from fedring.stores import host_store
+from fedring.storage import host_store
 from flows.client import client_advertise, client_contribute, client_reveal, client_ring_hop
 from flows.dispatch import Mode, RecordBook, run_stage
 from flows.progress import report

@@ -7,7 +7,7 @@ from prefect import get_run_logger, task
 from fedring.config import FederationConfig
 from fedring.ml.data import load_mnist
 from fedring.split import split_data
-from fedring.stores import owner_store
+from fedring.storage import owner_store
 from tasks._retry import RETRY_OPTIONS
 
 

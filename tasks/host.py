@@ -10,7 +10,7 @@ from fedring.layout import inbox, round_model
 from fedring.ml.data import load_mnist
 from fedring.ml.model import build_model
 from fedring.ml.weights import from_bytes, to_bytes, to_vector
-from fedring.stores import host_store, host_view
+from fedring.storage import host_store, host_view
 from fedring.training import GLOBAL_MODEL
 from tasks._retry import RETRY_OPTIONS
 

@@ -9,7 +9,7 @@ from prefect import get_run_logger, task
 from fedring.config import FederationConfig
 from fedring.layout import host_stage
 from fedring.ml.weights import from_bytes, to_bytes, weighted_average
-from fedring.stores import host_store, host_view, owner_store
+from fedring.storage import host_store, host_view, owner_store
 from fedring.training import plain_contribute, plain_update_keys
 from tasks._retry import RETRY_OPTIONS
 

@@ -12,7 +12,7 @@ from fedring.config import FederationConfig
 from fedring.secure import client as core
 from fedring.secure.party import client_party, ensure_keys
 from fedring.secure.plan import RoundPlan
-from fedring.stores import owner_store
+from fedring.storage import owner_store
 from tasks._retry import RETRY_OPTIONS
 
 

@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 from fedring.config import FederationConfig
 from fedring.registry import locate, verify
 from fedring.registry.publish import share
-from fedring.stores import host_store
+from fedring.storage import host_store
 from tasks._retry import RETRY_OPTIONS
 
 

@@ -35,7 +35,7 @@ def _local(tmp_path, request) -> tuple[Store, Callable[[str, bytes], None]]:
 
 
 def _s3(tmp_path, request) -> tuple[Store, Callable[[str, bytes], None]]:
-    from fedring.s3store import S3Store
+    from fedring.storage.s3 import S3Store
 
     server = request.getfixturevalue("s3_server")
     owner = server.principals["outsider"]

@@ -55,8 +55,8 @@ def reader_store(
     who: str = "consumer",
 ) -> Store:
     """The host's registry as a consumer sees it, through the reader role it assumes."""
-    from fedring.s3auth import assume_role_session, session_name
-    from fedring.s3store import S3Store
+    from fedring.storage.credentials import assume_role_session, session_name
+    from fedring.storage.s3 import S3Store
 
     session = assume_role_session(consumer, role_arn=role_arn, external_id=None, name=session_name(None, None, prefix=f"fedring-registry-{who}"),
                                   who=who, target=f"account {account!r}", endpoint_url=endpoint_url, region=region)

@@ -54,7 +54,7 @@ def registry_store(config: Path | None, storage_root: Path | None, host: str = "
     if config is not None:
         cfg = load_config(config)
         if role_arn is None:
-            from fedring.stores import host_store
+            from fedring.storage import host_store
 
             return host_store(cfg)
         if cfg.storage.kind != "s3":

@@ -119,7 +119,7 @@ def revoke(
     """
     from fedring.secure.host import host_party
     from fedring.secure.party import keys_dir, publish_public_keys
-    from fedring.stores import owner_store
+    from fedring.storage import owner_store
 
     issuer = attribute.split(":", 1)[0]
     members = {a.name for a in [cfg.host, *cfg.accounts]}

@@ -19,7 +19,7 @@ from fedring.secagg import dequantise, unmask
 from fedring.secure.client import BUNDLE, PUBLIC_KEY, ROUND_KEYS, _u32, decode_shares, encode_shares
 from fedring.secure.party import Party, directory_key, ensure_keys, latest_public_keys, participants_policy
 from fedring.secure.plan import RoundPlan
-from fedring.stores import host_store, host_view
+from fedring.storage import host_store, host_view
 
 PARTICIPANTS = "participants"
 

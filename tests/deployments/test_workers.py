@@ -122,7 +122,7 @@ def test_training_with_client_stages_on_account_work_pools(prefect_server, tmp_p
     assert [p.name for p in manifests] == ["0000.json.json", "0001.json.json"]
     from fedring.config import build_config
     from fedring.host import latest_manifest
-    from fedring.stores import host_store
+    from fedring.storage import host_store
 
     manifest = latest_manifest(host_store(build_config(**config)), "deployed")
     assert manifest["committed"][0]["participants"] == list(ACCOUNTS)

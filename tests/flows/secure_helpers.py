@@ -12,7 +12,7 @@ from fedring.config import FederationConfig, build_config
 from fedring.host import latest_manifest
 from fedring.layout import round_model
 from fedring.ml.weights import from_bytes
-from fedring.stores import host_store
+from fedring.storage import host_store
 
 ACCOUNTS = ("alpha", "beta", "gamma")
 

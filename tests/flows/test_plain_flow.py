@@ -10,7 +10,7 @@ from fedring.config import build_config
 from fedring.host import evaluate_vector, latest_manifest
 from fedring.layout import round_model
 from fedring.ml.weights import from_bytes
-from fedring.stores import host_store, owner_store
+from fedring.storage import host_store, owner_store
 
 
 def _cfg(tmp_path, **training):

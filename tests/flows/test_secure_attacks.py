@@ -18,7 +18,7 @@ from fedring.secagg import quantise
 from fedring.secure.host import host_party
 from fedring.secure.plan import RoundPlan
 from fedring.storage import LocalStore
-from fedring.stores import host_store, host_view, owner_store
+from fedring.storage import host_store, host_view, owner_store
 from tests.flows.secure_helpers import ACCOUNTS, TrainingSpy, make_cfg
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]

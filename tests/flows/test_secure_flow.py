@@ -8,7 +8,7 @@ import pytest
 from fedring.host import latest_manifest
 from fedring.secagg import error_bound
 from fedring.secure.plan import RoundPlan
-from fedring.stores import host_store
+from fedring.storage import host_store
 from tests.flows.secure_helpers import ACCOUNTS, TrainingSpy, fail_for, final_model, make_cfg
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.slow]

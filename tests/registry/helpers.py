@@ -23,7 +23,7 @@ from fedring.ml.train import train
 from fedring.ml.weights import to_vector
 from fedring.secure.host import host_party, seal_model
 from fedring.secure.party import ensure_keys, keys_dir
-from fedring.stores import owner_store
+from fedring.storage import owner_store
 
 ACCOUNTS = ("account-1", "account-2", "account-3")
 RUN = "reg"

@@ -10,7 +10,7 @@ from fedring.errors import PolicyNotSatisfied
 from fedring.ml.train import evaluate
 from fedring.registry import load_model, predict, share
 from fedring.registry.consume import AttributeRevoked
-from fedring.stores import host_store
+from fedring.storage import host_store
 from tests.registry.helpers import ring
 
 POLICY = "account-1:researcher or (account-2:auditor and account-3:auditor)"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from fedring.registry import catalog, verify_all
-from fedring.stores import host_store
+from fedring.storage import host_store
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 ATTR = "account-1:researcher"

@@ -12,7 +12,7 @@ from fedring.registry import catalog, paths, publish
 from fedring.registry.paths import ModelRef
 from fedring.registry.publish import share
 from fedring.secure.host import host_party
-from fedring.stores import host_store
+from fedring.storage import host_store
 
 POLICY = "account-1:researcher"
 

@@ -8,7 +8,7 @@ from fedring.envelope import read_header_bytes
 from fedring.errors import PolicyNotSatisfied
 from fedring.registry import load_model, paths, revoke, share
 from fedring.registry.consume import AttributeRevoked
-from fedring.stores import host_store
+from fedring.storage import host_store
 
 ATTR = "account-1:researcher"
 

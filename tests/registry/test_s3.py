@@ -21,7 +21,7 @@ from fedring.registry import load_model, paths, publish_weights, verify_all
 from fedring.registry.access import READER_ROLE, reader_role_policy, reader_store, reader_trust_policy
 from fedring.registry.catalog import fetch
 from fedring.registry.paths import ModelRef
-from fedring.stores import host_store
+from fedring.storage import host_store
 from tests.s3.conftest import ceph, fed  # noqa: F401 - the session's Ceph server and federation
 from tests.s3.test_isolation import foreign
 

@@ -12,7 +12,7 @@ from fedring.keys import Identity
 from fedring.registry import load_model, paths, share, verify_all
 from fedring.registry.card import Card
 from fedring.registry.signing import sign
-from fedring.stores import host_store
+from fedring.storage import host_store
 
 ATTR = "account-1:researcher"
 

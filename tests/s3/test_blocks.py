@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from fedring.errors import AccessDenied
 from fedring.layout import inbox, outbox
-from fedring.stores import owner_store
+from fedring.storage import owner_store
 from tests.test_config import cli
 
 pytestmark = pytest.mark.s3

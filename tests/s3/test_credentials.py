@@ -2,7 +2,7 @@
 
 Ceph radosgw answers a wrong secret, an unknown access key and a malformed session token
 with the same bare 403 as a policy denial; fedring tells them apart with one probe request
-(``fedring.s3auth.credentials_rejected``). Each case below counts the HTTP requests sent.
+(``fedring.storage.credentials.credentials_rejected``). Each case below counts the HTTP requests sent.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 from fedring.errors import AccessDenied, CredentialsError
 from fedring.layout import outbox
-from fedring.s3auth import assume_role_session
-from fedring.stores import host_view, owner_store
+from fedring.storage.credentials import assume_role_session
+from fedring.storage import host_view, owner_store
 
 pytestmark = pytest.mark.s3
 
@@ -121,7 +121,7 @@ def test_assumed_role_credentials_renew_before_expiry(fed) -> None:
 def test_session_names_carry_run_and_round(fed) -> None:
     view = host_view(fed.cfg, "account-3", run="names", rnd=12, session=fed.sessions["host"])
     assert view.exists("outbox/none") is False  # the role session works
-    from fedring.s3auth import session_name
+    from fedring.storage.credentials import session_name
 
     assert session_name("names", 12) == "fedring-names-r12"
 

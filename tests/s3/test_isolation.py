@@ -15,9 +15,9 @@ from botocore.handlers import validate_bucket_name
 
 from fedring.errors import AccessDenied, ObjectExists, ObjectNotFound
 from fedring.layout import inbox, outbox
-from fedring.s3auth import assume_role_session
-from fedring.s3store import S3Store
-from fedring.stores import host_store, host_view, owner_store
+from fedring.storage.credentials import assume_role_session
+from fedring.storage.s3 import S3Store
+from fedring.storage import host_store, host_view, owner_store
 
 pytestmark = pytest.mark.s3
 RUN = "isolation"

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fedring.errors import CredentialsError, ObjectNotFound, StorageError
-from fedring.s3store import S3Store
+from fedring.storage.s3 import S3Store
 
 ERROR_BODY = "<?xml version='1.0'?><Error><Code>{code}</Code><Message>m</Message></Error>"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fedring.host import latest_manifest
-from fedring.stores import host_store, host_view
+from fedring.storage import host_store, host_view
 from tests.s3.conftest import CLIENTS
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]

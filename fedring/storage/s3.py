@@ -26,8 +26,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
 
 from fedring.errors import AccessDenied, CredentialsError, IntegrityError, ObjectExists, ObjectNotFound, StorageError
-from fedring.s3auth import CREDENTIAL_CODES, client_config, credentials_rejected
-from fedring.storage import Store, _check_key, sha256_hex
+from fedring.storage.credentials import CREDENTIAL_CODES, client_config, credentials_rejected
+from fedring.storage.base import Store, check_key, sha256_hex
 
 MiB = 1024 * 1024
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -38,7 +38,7 @@ class S3Store(Store):
     """One account's bucket on S3, seen by one principal (the owner, or the host via a role).
 
     ``session`` carries the principal's credentials (for the host's view of a client: an
-    assumed-role session from ``fedring.s3auth.assume_role_session``); ``principal`` names it
+    assumed-role session from ``fedring.storage.credentials.assume_role_session``); ``principal`` names it
     in error messages. ``acl`` is a canned ACL sent with every write: the host's view uses
     ``bucket-owner-full-control`` so that the client owns what the host leaves in its inbox
     (Ceph radosgw makes the user behind an assumed role the owner of what it writes).
@@ -83,7 +83,7 @@ class S3Store(Store):
     # -- the Store contract ---------------------------------------------------------------
 
     def put(self, key: str, data: bytes) -> str:
-        _check_key(key)
+        check_key(key)
         digest = sha256_hex(data)
         if len(data) > self.multipart_threshold:
             return self._put_multipart(key, data, digest)
@@ -106,7 +106,7 @@ class S3Store(Store):
         return digest
 
     def get(self, key: str) -> bytes:
-        _check_key(key)
+        check_key(key)
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=key)
             expected = obj.get("Metadata", {}).get("sha256")
@@ -122,7 +122,7 @@ class S3Store(Store):
         return data
 
     def exists(self, key: str) -> bool:
-        _check_key(key)
+        check_key(key)
         try:
             self.client.head_object(Bucket=self.bucket, Key=key)
             return True

@@ -1,71 +1,19 @@
-"""Object stores: one bucket per account, immutable keys, SHA-256 on every object.
+"""``LocalStore``: a bucket as a directory (the embedded default), and ``GuardedStore``.
 
-``Store`` is the small interface every part of fedring writes through. ``LocalStore``
-maps a bucket to a directory and is the embedded default (no cloud needed); the S3
-implementation lives in ``fedring.s3store`` and passes the same contract tests.
-``GuardedStore`` reproduces, for local runs, what the cross-account role allows the
-host on S3: read ``outbox/``, write ``inbox/``, nothing else.
+``GuardedStore`` reproduces, for local runs, what the cross-account role allows the host
+on S3: read ``outbox/``, write ``inbox/``, nothing else.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
-from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
 from fedring.errors import AccessDenied, IntegrityError, ObjectExists, ObjectNotFound
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-class Store(ABC):
-    """A bucket of immutable objects owned by one account."""
-
-    account: str
-    bucket: str
-
-    @abstractmethod
-    def put(self, key: str, data: bytes) -> str:
-        """Write ``data`` under ``key`` atomically and return its SHA-256 (hex).
-
-        Writing the same bytes again is a no-op (stages are idempotent); other bytes
-        under an existing key raise ``ObjectExists``.
-        """
-
-    @abstractmethod
-    def get(self, key: str) -> bytes:
-        """Read an object and check its SHA-256; ``ObjectNotFound`` / ``IntegrityError``."""
-
-    @abstractmethod
-    def exists(self, key: str) -> bool:
-        """Whether a complete object is stored under ``key``."""
-
-    @abstractmethod
-    def list(self, prefix: str = "") -> list[str]:
-        """Keys under ``prefix``, sorted."""
-
-    @abstractmethod
-    def delete(self, key: str) -> None:
-        """Retire an object (revocation removes superseded envelopes); absent: no-op.
-
-        Keys are never rewritten with other bytes; deleting is the only other change.
-        """
-
-    def where(self, key: str) -> str:
-        """Human-readable location for error messages."""
-        return f"account {self.account!r}, bucket {self.bucket!r}, key {key!r}"
-
-
-def _check_key(key: str) -> None:
-    parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or parts[0] == ".meta":
-        raise ValueError(f"invalid object key {key!r}: use relative 'a/b/c' paths")
+from fedring.storage.base import Store, check_key, sha256_hex
 
 
 class LocalStore(Store):
@@ -84,7 +32,7 @@ class LocalStore(Store):
         self.base.mkdir(parents=True, exist_ok=True)
 
     def _paths(self, key: str) -> tuple[Path, Path]:
-        _check_key(key)
+        check_key(key)
         return self.base / key, self.base / ".meta" / f"{key}.json"
 
     @staticmethod

@@ -1,0 +1,59 @@
+"""The ``Store`` interface: one bucket per account, immutable keys, SHA-256 on every object.
+
+Every part of fedring reads and writes through this small interface. ``LocalStore``
+(``local.py``) maps a bucket to a directory and is the embedded default; ``S3Store``
+(``s3.py``) speaks to S3 or any S3-compatible server. Both pass the same contract tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Store(ABC):
+    """A bucket of immutable objects owned by one account."""
+
+    account: str
+    bucket: str
+
+    @abstractmethod
+    def put(self, key: str, data: bytes) -> str:
+        """Write ``data`` under ``key`` atomically and return its SHA-256 (hex).
+
+        Writing the same bytes again is a no-op (stages are idempotent); other bytes
+        under an existing key raise ``ObjectExists``.
+        """
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """Read an object and check its SHA-256; ``ObjectNotFound`` / ``IntegrityError``."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether a complete object is stored under ``key``."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under ``prefix``, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Retire an object (revocation removes superseded envelopes); absent: no-op.
+
+        Keys are never rewritten with other bytes; deleting is the only other change.
+        """
+
+    def where(self, key: str) -> str:
+        """Human-readable location for error messages."""
+        return f"account {self.account!r}, bucket {self.bucket!r}, key {key!r}"
+
+
+def check_key(key: str) -> None:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or parts[0] == ".meta":
+        raise ValueError(f"invalid object key {key!r}: use relative 'a/b/c' paths")
