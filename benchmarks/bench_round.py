@@ -24,29 +24,47 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
-from flows.server_settings import apply_server_settings  # noqa: E402
+from fedring.cli.prefect_env import apply_server_settings  # noqa: E402
 
 apply_server_settings()
 
-import fedring.secure.client as client_core  # noqa: E402
-import fedring.secure.host as host_core  # noqa: E402
-import fedring.training as training  # noqa: E402
+import fedring.round.advertise as advertise_core  # noqa: E402
+import fedring.round.contribute as contribute_core  # noqa: E402
+import fedring.round.model as model_core  # noqa: E402
+import fedring.round.reveal as reveal_core  # noqa: E402
+import fedring.round.ring as ring_core  # noqa: E402
+import fedring.round.unmask as unmask_core  # noqa: E402
+import tasks.advertise as advertise_tasks  # noqa: E402
+import tasks.contribute as contribute_tasks  # noqa: E402
 import tasks.data as data_tasks  # noqa: E402
-import tasks.host as host_tasks  # noqa: E402
+import tasks.model as model_tasks  # noqa: E402
 import tasks.plain as plain_tasks  # noqa: E402
-import tasks.secure as secure_tasks  # noqa: E402
-import tasks.secure_host as secure_host_tasks  # noqa: E402
+import tasks.reveal as reveal_tasks  # noqa: E402
+import tasks.ring as ring_tasks  # noqa: E402
+import tasks.run as run_tasks  # noqa: E402
+import tasks.unmask as unmask_tasks  # noqa: E402
+from fedring.round.party import Host  # noqa: E402
 from fedring.storage import LocalStore  # noqa: E402
 
 # Everything that is fedring's own work: computation, crypto and storage I/O. What
 # is left of a round's wall time is Prefect (flow and task runs, state API calls).
+# Each name is patched where its caller looks it up.
 CORE = [
-    (client_core, ("advertise", "contribute", "ring_hop", "reveal")),
-    (host_core, ("publish_directory", "relay_advertisements", "relay_partial", "aggregate", "contribution_meta", "outbox_bytes", "host_party")),
-    (secure_tasks, ("client_party", "ensure_keys")),
-    (secure_host_tasks, ("start_run",)),
-    (plain_tasks, ("plain_contribute", "weighted_average")),
-    (host_tasks, ("evaluate_vector", "start_run", "commit_round", "load_mnist", "latest_manifest")),
+    (advertise_core, ("advertise", "relay_advertisements", "publish_directory")),
+    (contribute_core, ("contribute",)),
+    (ring_core, ("ring_hop", "relay_partial")),
+    (reveal_core, ("reveal",)),
+    (unmask_core, ("unmask_and_aggregate",)),
+    (model_core, ("broadcast", "open_model")),
+    (Host, ("outbox_bytes",)),
+    (unmask_tasks, ("published_meta",)),
+    (advertise_tasks, ("client_party", "ensure_keys", "host_party")),
+    (contribute_tasks, ("client_party",)),
+    (ring_tasks, ("client_party",)),
+    (reveal_tasks, ("client_party",)),
+    (run_tasks, ("start_run", "commit_round", "latest_manifest", "seal_model")),
+    (model_tasks, ("evaluate_vector", "load_mnist")),
+    (plain_tasks, ("plain_contribute", "plain_aggregate")),
     (data_tasks, ("split_data", "load_mnist")),
     (LocalStore, ("put", "get", "exists", "list")),
 ]

@@ -163,7 +163,7 @@ def prefect_env(home: Path) -> None:
     os.environ["PREFECT_HOME"] = str(home)
     for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE"):
         os.environ.pop(var, None)
-    from flows.server_settings import apply_server_settings
+    from fedring.cli.prefect_env import apply_server_settings
 
     apply_server_settings()
 

@@ -254,7 +254,7 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         "## Workload\n",
         "Both systems train the same 421,834-parameter CNN (`fedring.ml.model`) from the same initial weights with FedAvg over all "
         "accounts every round: the same partitions (`fedring.split.split_indices`), the same local training (`fedring.ml.train.train`: "
-        "Adam, learning rate, batch size, epochs, and the per-account, per-round seed `fedring.training.round_seed`), and evaluation of the "
+        "Adam, learning rate, batch size, epochs, and the per-account, per-round seed `fedring.round.train.round_seed`), and evaluation of the "
         "global model on the full MNIST test set (10,000 images) after every round. A model travels as one float32 vector of every parameter "
         "and batch-norm buffer. fedring runs its Prefect flow (`flows.host.federated_training`, embedded accounts, local storage); Flower runs "
         "its in-process simulation (`flwr.simulation.run_simulation`, Ray backend, one client at a time on all cores, as fedring's embedded "

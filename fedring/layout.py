@@ -14,11 +14,33 @@ Host bucket ``B_h``::
     runs/<run>/manifest/<n>.json                manifest after n committed rounds (0 = start)
     runs/<run>/rounds/<r>/model                 global model after round r (0 = initial)
     runs/<run>/rounds/<r>/metrics.json          evaluation and stage timings of round r
-    runs/<run>/rounds/<r>/<stage>/<name>        host-side stage outputs (ring sums, shares)
-    registry/<model>/<version>/...              shared models
+    runs/<run>/rounds/<r>/<stage>/<name>        host-side stage outputs (ring sums, records)
+    registry/<model>/<version>/...              shared models (see "Registry" below)
 
 Manifests are immutable like every object: committing round r writes manifest ``r``
 last, and the latest manifest is the one with the highest number.
+
+The objects of one round, by step (``fedring/round/``; c = client bucket, h = host's):
+
+=================  =====================================  ====================================
+step               written by the client                  written by the host
+=================  =====================================  ====================================
+enrol              c public/keys/...                      c inbox/<run>/0000/directory/keys.json
+broadcast                                                 c inbox/.../global/model
+advertise          c private/.../advertise/secrets,       c inbox/.../advertise/keys.json,
+                   c private/.../shares/<self>,           c inbox/.../shares/bundle
+                   c outbox/.../shares/bundle,
+                   c outbox/.../advertise/public-key
+contribute         c private/.../contribute/masked,
+                   c outbox/.../contribute/meta.json
+ring-hop           c private/.../ring-hop/partial,        c inbox/.../ring-hop/from-<sender>,
+                   c outbox/.../ring-hop/to-<recipient>   h runs/.../ring-hop/from-<sender>
+reveal             c private/.../reveal/record,
+                   c outbox/.../reveal/shares
+unmask, aggregate                                         h runs/.../aggregate/model
+plain train        c outbox/.../update/model, meta.json   h runs/.../aggregate/model
+every stage                                               h runs/.../records/<stage>/<name>.json
+=================  =====================================  ====================================
 """
 
 from __future__ import annotations
@@ -55,6 +77,11 @@ class Stage(StrEnum):
     UPDATE = "update"
 
 
+GLOBAL = "global"  # the inbox folder of the broadcast global model
+DIRECTORY = "directory"  # the inbox folder of the public-key directory
+RECORDS = "records"  # the host's folder of stage records
+
+
 def check_name(kind: str, value: str) -> str:
     """Account, run and model names go into keys and policies: lowercase, digits, dashes."""
     if not _NAME.match(value):
@@ -76,9 +103,17 @@ def private(run: str, rnd: int, stage: str, name: str) -> str:
     return f"{PRIVATE}{run}/{rnd:04d}/{stage}/{name}"
 
 
+def outbox_prefix(run: str, rnd: int) -> str:
+    """Everything an account put in its outbox for one round."""
+    return f"{OUTBOX}{run}/{rnd:04d}/"
+
+
 def public_keys(version: int, digest: str) -> str:
     """Public key documents are versioned: issuing or rotating an attribute adds one."""
     return f"{PUBLIC_KEYS_PREFIX}{version:06d}-{digest[:16]}.json"
+
+
+# -- the host's bucket --------------------------------------------------------------------
 
 
 def run_prefix(run: str) -> str:
@@ -105,5 +140,162 @@ def host_stage(run: str, rnd: int, stage: str, name: str) -> str:
     return f"runs/{run}/rounds/{rnd:04d}/{stage}/{name}"
 
 
+def stage_record(run: str, rnd: int, stage: str, name: str) -> str:
+    """How one client stage of one account ended, as the host recorded it."""
+    return host_stage(run, rnd, RECORDS, f"{stage}/{name}.json")
+
+
+def hop_record_name(account: str, to: str) -> str:
+    """The record name of one ring-hop call: an account may seal to several recipients."""
+    return f"{account}-to-{to}"
+
+
+
+# -- the objects of a round, by step (see the table above) --------------------------------
+
+
+def directory(run: str) -> str:
+    """The public-key directory the host delivers to each client (enrol)."""
+    return inbox(run, 0, DIRECTORY, "keys.json")
+
+
+def global_model_in(run: str, rnd: int) -> str:
+    """The global model of round ``rnd - 1``, broadcast into a client's inbox for round ``rnd``."""
+    return inbox(run, rnd, GLOBAL, "model")
+
+
+def round_secrets(run: str, rnd: int) -> str:
+    """A client's round secrets (a_i, b_i), sealed to itself."""
+    return private(run, rnd, Stage.ADVERTISE, "secrets")
+
+
+def own_shares(run: str, rnd: int, me: str) -> str:
+    """The Shamir shares a client holds of its own secrets, sealed to itself."""
+    return private(run, rnd, Stage.SHARES, me)
+
+
+def round_public_key(run: str, rnd: int) -> str:
+    """A client's advertised round public key; written last, it marks advertise complete."""
+    return outbox(run, rnd, Stage.ADVERTISE, "public-key")
+
+
+def round_keys(run: str, rnd: int) -> str:
+    """The round's advertised public keys, relayed by the host to each advertiser."""
+    return inbox(run, rnd, Stage.ADVERTISE, "keys.json")
+
+
+def shares_out(run: str, rnd: int) -> str:
+    """A client's shares, each sealed to its holder, in one object for the host to split."""
+    return outbox(run, rnd, Stage.SHARES, "bundle")
+
+
+def shares_in(run: str, rnd: int) -> str:
+    """The shares a client holds of its neighbours' secrets, regrouped by the host."""
+    return inbox(run, rnd, Stage.SHARES, "bundle")
+
+
+def masked_vector(run: str, rnd: int) -> str:
+    """A client's masked update y_i, sealed to itself."""
+    return private(run, rnd, Stage.CONTRIBUTE, "masked")
+
+
+def contribution_meta(run: str, rnd: int) -> str:
+    """The public metadata of a contribution (samples, loss, seconds, clipped)."""
+    return outbox(run, rnd, Stage.CONTRIBUTE, "meta.json")
+
+
+def partial_kept(run: str, rnd: int) -> str:
+    """The partial sum a hop computed, kept sealed so that a re-seal never adds twice."""
+    return private(run, rnd, Stage.RING_HOP, "partial")
+
+
+def partial_out(run: str, rnd: int, to: str) -> str:
+    """A hop's partial sum, sealed to ``to`` (the next hop or the host)."""
+    return outbox(run, rnd, Stage.RING_HOP, f"to-{to}")
+
+
+def partial_in(run: str, rnd: int, sender: str) -> str:
+    """A partial sum relayed into the next hop's inbox."""
+    return inbox(run, rnd, Stage.RING_HOP, f"from-{sender}")
+
+
+def ring_sum(run: str, rnd: int, sender: str) -> str:
+    """A ring's final sum, relayed into the host's bucket."""
+    return host_stage(run, rnd, Stage.RING_HOP, f"from-{sender}")
+
+
+def reveal_record(run: str, rnd: int) -> str:
+    """What a client revealed, kept sealed so that a rerun never reveals anything else."""
+    return private(run, rnd, Stage.REVEAL, "record")
+
+
+def revealed_shares(run: str, rnd: int) -> str:
+    """A client's revealed shares, sealed to the host."""
+    return outbox(run, rnd, Stage.REVEAL, "shares")
+
+
+def aggregate_model(run: str, rnd: int) -> str:
+    """The host's new global model before commit (sealed in the secure round)."""
+    return host_stage(run, rnd, Stage.AGGREGATE, "model")
+
+
+def plain_update(run: str, rnd: int) -> str:
+    """Plaintext baseline: a client's whole trained model, in its outbox."""
+    return outbox(run, rnd, Stage.UPDATE, "model")
+
+
+def plain_update_meta(run: str, rnd: int) -> str:
+    return outbox(run, rnd, Stage.UPDATE, "meta.json")
+
+
+# -- the model registry, under registry/ in the host's bucket ------------------------------
+#
+#   registry/_publisher.json                          the publisher's Ed25519 verifying key
+#   registry/<model>/<version:06d>/card.json          the model card (written last: the commit)
+#   registry/<model>/<version:06d>/model/<g:06d>      the sealed weights, generation g
+#   registry/<model>/<version:06d>/signature/<g:06d>  Ed25519 over SHA-256 of card and generation g
+#
+# A rewrap (revocation) writes generation g + 1 beside g: objects are immutable, so a new
+# envelope needs a new key. The current envelope of a version is its highest generation.
+
+REGISTRY = "registry/"
+PUBLISHER = "registry/_publisher.json"
+
+_VERSION_DIR = re.compile(r"^registry/([a-z0-9][a-z0-9-]*)/(\d{6})/")
+_GENERATION = re.compile(r"/(model|signature)/(\d{6})$")
+
+
 def registry_prefix(model: str) -> str:
-    return f"registry/{model}/"
+    return f"{REGISTRY}{model}/"
+
+
+def version_prefix(model: str, version: int) -> str:
+    return f"{registry_prefix(model)}{version:06d}/"
+
+
+def card(model: str, version: int) -> str:
+    return f"{version_prefix(model, version)}card.json"
+
+
+def envelope(model: str, version: int, generation: int) -> str:
+    return f"{version_prefix(model, version)}model/{generation:06d}"
+
+
+def signature(model: str, version: int, generation: int) -> str:
+    return f"{version_prefix(model, version)}signature/{generation:06d}"
+
+
+def parse_version_key(key: str) -> tuple[str, int] | None:
+    """(model, version) of any key inside a version directory, else None."""
+    m = _VERSION_DIR.match(key)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def generations(keys: list[str], kind: str = "model") -> list[int]:
+    """Generation numbers of ``kind`` objects ("model" or "signature") among ``keys``, sorted."""
+    found = []
+    for key in keys:
+        m = _GENERATION.search(key)
+        if m and m.group(1) == kind:
+            found.append(int(m.group(2)))
+    return sorted(found)

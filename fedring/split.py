@@ -78,7 +78,7 @@ def preflight(cfg: FederationConfig) -> Dataset:
     from fedring.ml.data import load_mnist
 
     if cfg.secagg.secure:
-        from fedring.secure.plan import check_plan
+        from fedring.round.plan import check_plan
 
         check_plan(cfg)
     train, _ = load_mnist(cfg.data_dir)

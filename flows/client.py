@@ -14,38 +14,41 @@ from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
 from flows.progress import report
-from tasks import secure
+from tasks.advertise import advertise, enrol
+from tasks.contribute import contribute
+from tasks.reveal import reveal
+from tasks.ring import ring_hop
 
 
 @flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
 def client_enrol(cfg: FederationConfig, account: str) -> None:
     """Create this account's keys (once) and publish its public keys."""
-    secure.enrol(quote(cfg), account)
+    enrol(quote(cfg), account)
 
 
 @flow(name="client-advertise", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Round secrets, public key and sealed shares."""
     report(rnd, "advertise", account)
-    return secure.advertise(quote(cfg), account, roster, rnd)
+    return advertise(quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Train → quantise → mask; the masked vector stays sealed in the account."""
     report(rnd, "contribute", account)
-    return secure.contribute(quote(cfg), account, roster, rnd)
+    return contribute(quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
 def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None) -> dict:
     """Open the partial sum, add the masked vector, seal the sum to the next hop."""
     report(rnd, "ring-hop", account)
-    return secure.ring_hop(quote(cfg), account, roster, rnd, to, came_from)
+    return ring_hop(quote(cfg), account, roster, rnd, to, came_from)
 
 
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
     """Reveal the shares the host needs to unmask, sealed to the host."""
     report(rnd, "reveal", account)
-    return secure.reveal(quote(cfg), account, roster, rnd, survivors, dropped)
+    return reveal(quote(cfg), account, roster, rnd, survivors, dropped)

@@ -27,7 +27,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.states import State
 
 from fedring.errors import IntegrityError
-from fedring.records import read_record, write_record
+from fedring.round.records import read_record, write_record
 from fedring.storage import Store
 
 Mode = Literal["embedded", "subflows", "deployments"]
@@ -44,7 +44,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RecordBook:
-    """The host's stage records of one round (see fedring.records)."""
+    """The host's stage records of one round (see fedring.round.records)."""
 
     store: Store
     run: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from flows.server_settings import SERVER_SETTINGS, apply_server_settings
+from fedring.cli.prefect_env import SERVER_SETTINGS, apply_server_settings
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="fedring-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME

@@ -3,7 +3,7 @@
 Same model (``fedring.ml.model.build_model``), same initial weights (``build_model(seed)``),
 same partitions (``fedring.split.split_indices``), same local training
 (``fedring.ml.train.train``: Adam, batch size, epochs, and the per-(account, round) seed
-``fedring.training.round_seed``), same evaluation on the full test set after every round.
+``fedring.round.train.round_seed``), same evaluation on the full test set after every round.
 What differs is the system around it: Flower's in-process simulation (Ray backend), its
 ``DefaultWorkflow`` with FedAvg, and for the secure mode ``SecAggPlusWorkflow`` on the
 server and ``secaggplus_mod`` on the clients.
@@ -76,7 +76,7 @@ def _client_fn(context):
     from fedring.ml.model import build_model
     from fedring.ml.train import train
     from fedring.ml.weights import load_vector, to_vector
-    from fedring.training import round_seed
+    from fedring.round.train import round_seed
 
     threads = int(os.environ.get(THREADS_ENV, "0"))
     if threads > 0:

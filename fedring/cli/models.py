@@ -79,7 +79,7 @@ def share(
 ) -> None:
     """Publish a committed run's global model as a new registry version, sealed to POLICY."""
     if flow:
-        from flows.server_settings import apply_server_settings
+        from fedring.cli.prefect_env import apply_server_settings
 
         apply_server_settings()
         from flows.share import share as share_flow
@@ -125,7 +125,7 @@ def show(
 ) -> None:
     """The model card of a version (its latest if no version is given), as JSON."""
     from fedring.registry.catalog import show as card
-    from fedring.registry.paths import ModelRef
+    from fedring.registry.ref import ModelRef
 
     typer.echo(json.dumps(card(_store(config, storage_root, host, role_arn), ModelRef.parse(model)), indent=1, sort_keys=True))
 
@@ -206,7 +206,7 @@ def predict(
     import numpy as np
 
     from fedring.registry.consume import load_model, predict as infer
-    from fedring.registry.inputs import decode_all
+    from fedring.ml.inputs import decode_all
 
     decoded = decode_all(inputs)
     good = [d for d in decoded if d.error is None]

@@ -23,7 +23,7 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     from fedring.split import preflight
 
     preflight(cfg)
-    from flows.server_settings import apply_server_settings
+    from fedring.cli.prefect_env import apply_server_settings
 
     apply_server_settings()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

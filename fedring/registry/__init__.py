@@ -12,8 +12,8 @@ access only; opening needs a key ring that satisfies the policy. See ``docs/regi
 
 from fedring.registry.catalog import fetch, listing, model_names, show, version_numbers
 from fedring.registry.consume import AttributeRevoked, SharedModel, load_model, open_weights, predict
-from fedring.registry.inputs import Decoded, decode_all
-from fedring.registry.paths import ModelRef
+from fedring.ml.inputs import Decoded, decode_all
+from fedring.registry.ref import ModelRef
 from fedring.registry.publish import Published, publish_weights, share
 from fedring.registry.revoke import RewrapReport, revoke, rewrap_registry
 from fedring.registry.verify import Report, verify_all

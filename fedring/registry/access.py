@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fedring.registry.paths import REGISTRY
+from fedring.layout import REGISTRY
 
 if TYPE_CHECKING:
     import boto3

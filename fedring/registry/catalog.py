@@ -15,17 +15,17 @@ from fedring.envelope import read_header_bytes
 from fedring.envelope_format import Header
 from fedring.errors import ObjectNotFound
 from fedring.layout import registry_prefix
-from fedring.registry import paths
+from fedring import layout
 from fedring.registry.card import Card
-from fedring.registry.paths import ModelRef
+from fedring.registry.ref import ModelRef
 from fedring.storage import Store
 
 
 def model_names(store: Store) -> list[str]:
     """Names of the models that have at least one published version."""
     names = set()
-    for key in store.list(paths.REGISTRY):
-        parsed = paths.parse_version_key(key)
+    for key in store.list(layout.REGISTRY):
+        parsed = layout.parse_version_key(key)
         if parsed and key.endswith("/card.json"):
             names.add(parsed[0])
     return sorted(names)
@@ -35,7 +35,7 @@ def version_numbers(store: Store, model: str, *, complete: bool = True) -> list[
     """Published versions of ``model`` (``complete=False``: every version directory)."""
     found = set()
     for key in store.list(registry_prefix(model)):
-        parsed = paths.parse_version_key(key)
+        parsed = layout.parse_version_key(key)
         if parsed and parsed[0] == model and (not complete or key.endswith("/card.json")):
             found.add(parsed[1])
     return sorted(found)
@@ -45,7 +45,7 @@ def resolve(store: Store, ref: ModelRef) -> int:
     """The version ``ref`` names (its latest if none); ObjectNotFound says what exists."""
     versions = version_numbers(store, ref.name)
     if not versions:
-        raise ObjectNotFound(f"no model {ref.name!r} in the registry at {store.where(paths.REGISTRY)}")
+        raise ObjectNotFound(f"no model {ref.name!r} in the registry at {store.where(layout.REGISTRY)}")
     if ref.version is None:
         return versions[-1]
     if ref.version not in versions:
@@ -76,22 +76,22 @@ class Version:
 
 def _signed_generation(store: Store, model: str, version: int) -> int | None:
     """The highest generation that has both an envelope and its signature (None: none has)."""
-    keys = store.list(paths.version_prefix(model, version))
-    return max(set(paths.generations(keys, "model")) & set(paths.generations(keys, "signature")), default=None)
+    keys = store.list(layout.version_prefix(model, version))
+    return max(set(layout.generations(keys, "model")) & set(layout.generations(keys, "signature")), default=None)
 
 
 def current_generation(store: Store, model: str, version: int) -> int:
     """The highest generation that has both an envelope and its signature."""
     generation = _signed_generation(store, model, version)
     if generation is None:
-        raise ObjectNotFound(f"model {model}:{version} has no signed envelope at {store.where(paths.version_prefix(model, version))}")
+        raise ObjectNotFound(f"model {model}:{version} has no signed envelope at {store.where(layout.version_prefix(model, version))}")
     return generation
 
 
 def fetch(store: Store, ref: ModelRef) -> Version:
     """Download a version's card, current envelope and signature (no keys needed)."""
     version = resolve(store, ref)
-    card_key = paths.card(ref.name, version)
+    card_key = layout.card(ref.name, version)
     card = Card.parse(store.get(card_key), where=store.where(card_key))
     generation = current_generation(store, ref.name, version)
     return Version(
@@ -99,8 +99,8 @@ def fetch(store: Store, ref: ModelRef) -> Version:
         version,
         card,
         generation,
-        store.get(paths.envelope(ref.name, version, generation)),
-        store.get(paths.signature(ref.name, version, generation)),
+        store.get(layout.envelope(ref.name, version, generation)),
+        store.get(layout.signature(ref.name, version, generation)),
     )
 
 
@@ -125,7 +125,7 @@ def listing(store: Store) -> list[dict]:
     rows = []
     for name in model_names(store):
         for version in version_numbers(store, name):
-            card = Card.parse(store.get(paths.card(name, version)), where=store.where(paths.card(name, version)))
+            card = Card.parse(store.get(layout.card(name, version)), where=store.where(layout.card(name, version)))
             rows.append({**{k: card.data.get(k) for k in ("model", "version", "policy", "envelope_policy", "accuracy",
                                                           "run", "round", "created")},
                          "generation": _signed_generation(store, name, version)})

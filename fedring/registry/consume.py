@@ -29,7 +29,7 @@ from fedring.ml.train import to_tensor
 from fedring.ml.weights import from_bytes, load_vector
 from fedring.registry import catalog
 from fedring.registry.card import Card
-from fedring.registry.paths import ModelRef
+from fedring.registry.ref import ModelRef
 from fedring.registry.verify import check_version, trusted_key
 from fedring.storage import Store
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fedring.config import FederationConfig, load_config
 from fedring.errors import ConfigError
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.layout import check_name
 from fedring.storage import LocalStore, Store
 

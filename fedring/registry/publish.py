@@ -21,15 +21,17 @@ from typing import Any
 from fedring.config import FederationConfig
 from fedring.envelope import seal_bytes
 from fedring.errors import ConfigError
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.keys import Identity, PublicDirectory, identity_attribute
 from fedring.layout import check_name, round_model
 from fedring.ml.weights import to_bytes
 from fedring.policy import parse
-from fedring.registry import catalog, paths, signing
+from fedring import layout
+from fedring.registry import catalog, signing
 from fedring.registry.card import CONTENT_TYPE, build_card, canonical, envelope_context
-from fedring.secure.host import host_party, open_model
-from fedring.secure.party import Party, keys_dir
+from fedring.round.model import open_model
+from fedring.round.party import host_party
+from fedring.round.party import Party, keys_dir
 from fedring.storage import Store
 
 
@@ -79,7 +81,7 @@ def publish_weights(
         source=round_model(manifest["run"], rnd), now=now,
     ))
     signing.publish_signing_key(store, identity)
-    keys = (paths.envelope(model, version, 1), paths.signature(model, version, 1), paths.card(model, version))
+    keys = (layout.envelope(model, version, 1), layout.signature(model, version, 1), layout.card(model, version))
     store.put(keys[0], blob)
     store.put(keys[1], signing.sign(identity, model, version, 1, card, blob))
     store.put(keys[2], card)

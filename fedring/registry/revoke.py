@@ -23,8 +23,9 @@ from fedring import envelope
 from fedring.config import FederationConfig
 from fedring.errors import ConfigError
 from fedring.keys import Authority, Identity, KeyRing, PublicDirectory
-from fedring.registry import catalog, paths, signing
-from fedring.registry.paths import ModelRef
+from fedring import layout
+from fedring.registry import catalog, signing
+from fedring.registry.ref import ModelRef
 from fedring.registry.verify import check_version, trusted_key
 from fedring.storage import Store
 
@@ -68,8 +69,8 @@ def rewrap_registry(
             out = io.BytesIO()
             envelope.rewrap(ring, directory, io.BytesIO(v.envelope), out)
             blob, nxt = out.getvalue(), v.generation + 1
-            store.put(paths.envelope(name, number, nxt), blob)
-            store.put(paths.signature(name, number, nxt), signing.sign(identity, name, number, nxt, v.card.raw, blob))
+            store.put(layout.envelope(name, number, nxt), blob)
+            store.put(layout.signature(name, number, nxt), signing.sign(identity, name, number, nxt, v.card.raw, blob))
             report.rewrapped.append({"model": name, "version": number, "generation": nxt,
                                      "from_epoch": stale[attribute], "to_epoch": epoch,
                                      "payload_bytes_copied": len(blob) - envelope.read_header_bytes(blob).length})
@@ -79,11 +80,11 @@ def rewrap_registry(
 
 def _retire(store: Store, model: str, version: int, current: int, report: RewrapReport) -> None:
     """Delete the envelopes older than ``current``: the store serves only the rewrapped one."""
-    keys = store.list(paths.version_prefix(model, version))
-    for g in paths.generations(keys, "model"):
+    keys = store.list(layout.version_prefix(model, version))
+    for g in layout.generations(keys, "model"):
         if g >= current:
             continue
-        old = paths.envelope(model, version, g)
+        old = layout.envelope(model, version, g)
         store.delete(old)
         report.deleted.append(old)
 
@@ -117,8 +118,8 @@ def revoke(
     finish an interrupted revocation without rotating twice). ``store`` overrides the
     host's bucket as the registry (for instance one opened with other credentials).
     """
-    from fedring.secure.host import host_party
-    from fedring.secure.party import keys_dir, publish_public_keys
+    from fedring.round.party import host_party
+    from fedring.round.party import keys_dir, publish_public_keys
     from fedring.storage import owner_store
 
     issuer = attribute.split(":", 1)[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fedring.errors import IntegrityError
 from fedring.keys import Identity
-from fedring.registry import paths
+from fedring import layout
 from fedring.registry.card import canonical
 from fedring.storage import Store
 
@@ -39,15 +39,15 @@ def publisher_identity(keys_dir: Path, account: str) -> Identity:
 def publish_signing_key(store: Store, identity: Identity) -> None:
     """Record the publisher's verifying key in the registry (a no-op if already there)."""
     doc = canonical({"account": identity.account, "signing_key": identity.signing_public.hex()})
-    store.put(paths.PUBLISHER, doc)
+    store.put(layout.PUBLISHER, doc)
 
 
 def registry_signing_key(store: Store) -> bytes:
     """The verifying key recorded in the registry; ObjectNotFound if nothing was published."""
     try:
-        return bytes.fromhex(json.loads(store.get(paths.PUBLISHER))["signing_key"])
+        return bytes.fromhex(json.loads(store.get(layout.PUBLISHER))["signing_key"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise IntegrityError(f"{store.where(paths.PUBLISHER)} is malformed ({exc!r})") from None
+        raise IntegrityError(f"{store.where(layout.PUBLISHER)} is malformed ({exc!r})") from None
 
 
 def statement(model: str, version: int, generation: int, card: bytes, envelope: bytes) -> dict:

@@ -20,7 +20,7 @@ from fedring.envelope_format import TAG
 from fedring.errors import FedringError, IntegrityError
 from fedring.registry import catalog, signing
 from fedring.registry.catalog import Version
-from fedring.registry.paths import ModelRef
+from fedring.registry.ref import ModelRef
 from fedring.storage import Store
 
 

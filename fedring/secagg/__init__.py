@@ -27,8 +27,8 @@ from fedring.secagg.graph import neighbours, ring_order, round_seed, seeded_perm
 from fedring.secagg.keys import RoundSecrets, new_round_secrets, pair_seed, public_key_bytes
 from fedring.secagg.masking import mask, pair_sign
 from fedring.secagg.prg import add_keystream, keystream_u32
-from fedring.secagg.quantise import check_no_wrap, dequantise, error_bound, quantise
-from fedring.secagg.ring import RingPlan, add_into
+from fedring.secagg.quantise import check_no_wrap, dequantise, error_bound, mean_update, quantise
+from fedring.secagg.ring import Hop, Relay, Reseal, RingPlan, add_into, ring_route
 from fedring.secagg.shamir import (
     RevealedShare,
     ShareBundle,
@@ -42,6 +42,9 @@ from fedring.secagg.simulate import SimulationResult, envelope_bytes, simulate
 from fedring.secagg.unmask import missing_shares, unmask
 
 __all__ = [
+    "Hop",
+    "Relay",
+    "Reseal",
     "RevealedShare",
     "RingPlan",
     "RoundSecrets",
@@ -57,6 +60,7 @@ __all__ = [
     "keystream_u32",
     "make_shares",
     "mask",
+    "mean_update",
     "missing_shares",
     "neighbours",
     "new_round_secrets",
@@ -67,6 +71,7 @@ __all__ = [
     "reconstruct",
     "reveal",
     "ring_order",
+    "ring_route",
     "round_seed",
     "seeded_permutation",
     "share_index",

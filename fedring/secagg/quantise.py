@@ -31,7 +31,7 @@ import numpy as np
 
 from fedring.errors import ConfigError
 
-__all__ = ["quantise", "dequantise", "check_no_wrap", "error_bound"]
+__all__ = ["quantise", "dequantise", "mean_update", "check_no_wrap", "error_bound"]
 
 _LIMIT = 2**31
 
@@ -115,3 +115,14 @@ def dequantise(total: np.ndarray, *, frac_bits: int) -> np.ndarray:
     if t.dtype != np.uint32:
         raise ConfigError(f"total must be a uint32 array, got dtype {t.dtype}")
     return (t.view(np.int32).astype(np.float64) * 2.0**-frac_bits).astype(np.float32)
+
+
+def mean_update(total: np.ndarray, *, frac_bits: int, weight: float) -> np.ndarray:
+    """The survivors' mean update from the exact quantised sum: dequantise, divide by ``weight``.
+
+    ``weight`` is the survivors' total normalised weight P = sum of their p_i, so the
+    result is sum_i p_i * clip(delta_i) / P, within ``error_bound(N, frac_bits) / P``.
+    """
+    if not weight > 0:
+        raise ConfigError("the survivors' weights sum to 0: no mean to take")
+    return (dequantise(total, frac_bits=frac_bits).astype(np.float64) / weight).astype(np.float32)

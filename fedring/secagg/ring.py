@@ -10,7 +10,8 @@ hops, one sum per ring at the host); the host keeps one vector per ring.
 Bypass. When hop k fails after its retries, the host marks k dropped; the last
 live hop before k is asked to re-seal its partial sum to the first live hop
 after k (or to the host). :class:`RingPlan` computes both from the public ring
-order and the dropped set, so any party can check the routing.
+order and the dropped set, so any party can check the routing; :func:`ring_route`
+lists every step of one ring (hops, re-seals, relays) for a given set of failed hops.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from fedring.errors import ConfigError, ProtocolError
 from fedring.secagg.graph import ring_order
 
-__all__ = ["add_into", "RingPlan", "HOST"]
+__all__ = ["add_into", "RingPlan", "HOST", "Hop", "Reseal", "Relay", "ring_route"]
 
 HOST = None  # next_hop returns None when the partial sum goes to the host
 
@@ -82,3 +83,60 @@ class RingPlan:
         """The hops whose y ends up in this ring's sum."""
         gone = set(dropped)
         return [h for h in self._hops(ring) if h not in gone]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """``account`` adds its masked vector to the partial sum from ``came_from`` and seals it to ``to``."""
+
+    account: str
+    to: str
+    came_from: str | None
+
+
+@dataclass(frozen=True)
+class Reseal:
+    """``account`` seals its kept partial sum again, to ``to``, because the hop it sealed to failed."""
+
+    account: str
+    to: str
+    came_from: str | None
+
+
+@dataclass(frozen=True)
+class Relay:
+    """The host moves ``sender``'s sealed partial sum to ``recipient`` (a hop, or the host)."""
+
+    sender: str
+    recipient: str
+
+
+def ring_route(live: Sequence[str], *, host: str, failed: Iterable[str] = ()) -> list[Hop | Reseal | Relay]:
+    """Every step of one ring, in order, when the hops in ``failed`` fail.
+
+    ``live`` are the ring's hops that contributed, in ring order. Each hop seals to the
+    next live hop (the last one to ``host``); when a hop fails, the previous hop that
+    did not fail re-seals its kept partial sum to the hop after the failed one, and the
+    host relays it there. A step depends only on the failures of earlier hops, so a
+    caller that learns failures one hop at a time can run the steps as they come: the
+    list for a larger ``failed`` set starts with the same steps up to the new failure.
+    """
+    gone = set(failed)
+    steps: list[Hop | Reseal | Relay] = []
+    prev: str | None = None  # the last hop that did not fail
+    prev_from: str | None = None  # whose partial sum prev received
+    prev_to: str | None = None  # whom prev sealed to
+    for i, hop in enumerate(live):
+        target = live[i + 1] if i + 1 < len(live) else host
+        if prev is not None:
+            if prev_to != hop:  # the hop prev sealed to failed: prev re-seals to this one
+                steps.append(Reseal(prev, to=hop, came_from=prev_from))
+            steps.append(Relay(prev, hop))
+        steps.append(Hop(hop, to=target, came_from=prev))
+        if hop not in gone:
+            prev, prev_from, prev_to = hop, prev, target
+    if prev is not None:
+        if prev_to != host:
+            steps.append(Reseal(prev, to=host, came_from=prev_from))
+        steps.append(Relay(prev, host))
+    return steps

@@ -30,7 +30,7 @@ from fedring.secagg.graph import neighbours as graph_neighbours
 from fedring.secagg.graph import round_seed
 from fedring.secagg.keys import new_round_secrets, public_key_bytes
 from fedring.secagg.masking import mask
-from fedring.secagg.quantise import check_no_wrap, dequantise, quantise
+from fedring.secagg.quantise import check_no_wrap, mean_update, quantise
 from fedring.secagg.ring import RingPlan, add_into
 from fedring.secagg.shamir import make_shares, reveal
 from fedring.secagg.unmask import unmask
@@ -195,9 +195,7 @@ def simulate(
 
     t0 = time.perf_counter()
     surv_w = sum(weights[n] for n in survivors) / total_w
-    if surv_w <= 0:
-        raise ConfigError("the survivors' weights sum to 0: no mean to take")
-    mean = (dequantise(total, frac_bits=frac_bits).astype(np.float64) / surv_w).astype(np.float32)
+    mean = mean_update(total, frac_bits=frac_bits, weight=surv_w)
     timings["dequantise"] = time.perf_counter() - t0
     absent = sorted(set(names) - shared_set)
     return SimulationResult(mean, total, survivors, dropped, absent, surv_w, sent, clipped, timings, mask_seconds)

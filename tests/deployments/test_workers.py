@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flows.server_settings import apply_server_settings
+from fedring.cli.prefect_env import apply_server_settings
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -121,7 +121,7 @@ def test_training_with_client_stages_on_account_work_pools(prefect_server, tmp_p
     manifests = sorted((tmp_path / "storage" / "fedring-host" / ".meta" / "runs" / "deployed" / "manifest").glob("*.json"))
     assert [p.name for p in manifests] == ["0000.json.json", "0001.json.json"]
     from fedring.config import build_config
-    from fedring.host import latest_manifest
+    from fedring.manifest import latest_manifest
     from fedring.storage import host_store
 
     manifest = latest_manifest(host_store(build_config(**config)), "deployed")

@@ -7,14 +7,16 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-import fedring.secure.client as client_core
+import fedring.round.train as training
+from fedring.round import advertise, contribute, reveal, ring
 from fedring.config import FederationConfig, build_config
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.layout import round_model
 from fedring.ml.weights import from_bytes
 from fedring.storage import host_store
 
 ACCOUNTS = ("alpha", "beta", "gamma")
+STAGE_MODULES = {"advertise": advertise, "contribute": contribute, "ring_hop": ring, "reveal": reveal}
 
 
 def make_cfg(tmp_path, *, run: str = "sec", secure: bool = True, rounds: int = 2) -> FederationConfig:
@@ -34,7 +36,8 @@ def final_model(cfg: FederationConfig, rnd: int | None = None) -> np.ndarray:
     blob = store.get(round_model(cfg.run, rnd))
     if not cfg.secagg.secure:
         return from_bytes(blob)
-    from fedring.secure.host import host_party, open_model
+    from fedring.round.model import open_model
+    from fedring.round.party import host_party
 
     return open_model(host_party(cfg), blob, rnd=rnd, host=cfg.host.name)
 
@@ -45,7 +48,7 @@ class TrainingSpy:
     def __init__(self, mp: pytest.MonkeyPatch) -> None:
         self.seen: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self.calls: defaultdict[int, int] = defaultdict(int)
-        real = client_core.train_on_partition
+        real = training.train_on_partition
 
         def spy(store, global_vector, *, training, seed, rnd):
             trained, result = real(store, global_vector, training=training, seed=seed, rnd=rnd)
@@ -53,16 +56,17 @@ class TrainingSpy:
             self.calls[rnd] += 1
             return trained, result
 
-        mp.setattr(client_core, "train_on_partition", spy)
+        mp.setattr(training, "train_on_partition", spy)
 
 
 def fail_for(mp: pytest.MonkeyPatch, name: str, account: str, rnd: int) -> None:
     """Make client stage ``name`` of ``account`` raise in round ``rnd`` (every attempt)."""
-    real = getattr(client_core, name)
+    module = STAGE_MODULES[name]
+    real = getattr(module, name)
 
     def broken(party, plan, **kwargs):
         if party.name == account and plan.rnd == rnd:
             raise RuntimeError(f"injected failure in {name} of {account}")
         return real(party, plan, **kwargs)
 
-    mp.setattr(client_core, name, broken)
+    mp.setattr(module, name, broken)

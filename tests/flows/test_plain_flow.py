@@ -7,7 +7,8 @@ import json
 import pytest
 
 from fedring.config import build_config
-from fedring.host import evaluate_vector, latest_manifest
+from fedring.manifest import latest_manifest
+from fedring.round.evaluate import evaluate_vector
 from fedring.layout import round_model
 from fedring.ml.weights import from_bytes
 from fedring.storage import host_store, owner_store
@@ -47,12 +48,12 @@ def test_two_accounts_two_rounds_learn_and_commit(tmp_path, mnist):
 @pytest.mark.usefixtures("prefect_harness")
 def test_client_flow_writes_only_under_its_own_account(tmp_path):
     from flows.host import federated_training
-    from flows.plain import client_train
+    from flows.plain_round import client_train
 
     cfg = _cfg(tmp_path, rounds=1)
     federated_training(cfg)
     # Prepare round 2's input the way the host does, then snapshot every bucket.
-    from tasks.host import broadcast
+    from tasks.model import broadcast
 
     broadcast.fn(cfg, 2, ["alpha", "beta"])
     before = _objects(cfg)

@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-import fedring.secure.client as client_core
+from fedring.round import ring as ring_core
 from fedring.envelope import open_bytes, read_header_bytes
 from fedring.errors import IntegrityError
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.keys import identity_attribute
 from fedring.layout import round_model
 from fedring.secagg import quantise
-from fedring.secure.host import host_party
-from fedring.secure.plan import RoundPlan
+from fedring.round.party import host_party
+from fedring.round.plan import RoundPlan
 from fedring.storage import LocalStore
 from fedring.storage import host_store, host_view, owner_store
 from tests.flows.secure_helpers import ACCOUNTS, TrainingSpy, make_cfg
@@ -42,7 +42,7 @@ def test_modified_outbox_object_fails_the_round_with_integrity_error(tmp_path, m
 
     # Prepare: after beta's round-2 ring hop, a byte of its sealed partial sum is flipped.
     cfg = make_cfg(tmp_path, run="tamper")
-    real = client_core.ring_hop
+    real = ring_core.ring_hop
 
     def hop_then_tamper(party, plan, *, to, came_from):
         result = real(party, plan, to=to, came_from=came_from)
@@ -53,7 +53,7 @@ def test_modified_outbox_object_fails_the_round_with_integrity_error(tmp_path, m
             _overwrite(party.store, key, bytes(blob))
         return result
 
-    monkeypatch.setattr(client_core, "ring_hop", hop_then_tamper)
+    monkeypatch.setattr(ring_core, "ring_hop", hop_then_tamper)
     # Execute / Assert
     with pytest.raises(IntegrityError, match="envelope failed authentication"):
         federated_training(cfg)
@@ -122,8 +122,8 @@ def test_what_the_host_can_read_reveals_no_single_update(tmp_path, monkeypatch, 
 
     cfg = make_cfg(tmp_path, run="scan", secure=secure)
     spy = TrainingSpy(monkeypatch) if secure else None
-    if not secure:  # the plaintext baseline trains through fedring.training directly
-        import fedring.training as training
+    if not secure:  # the plaintext baseline trains through fedring.round.train directly
+        import fedring.round.train as training
 
         spy = TrainingSpy.__new__(TrainingSpy)
         spy.seen, real = {}, training.train_on_partition

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.secagg import error_bound
-from fedring.secure.plan import RoundPlan
+from fedring.round.plan import RoundPlan
 from fedring.storage import host_store
 from tests.flows.secure_helpers import ACCOUNTS, TrainingSpy, fail_for, final_model, make_cfg
 
@@ -89,19 +89,19 @@ def test_too_many_dropouts_fail_the_round_and_commit_nothing(tmp_path, monkeypat
 
 
 def test_crash_before_commit_resumes_without_rerunning_stages(tmp_path, monkeypatch, reference):
-    import fedring.secure.host as host_core
+    import fedring.round.unmask as host_core
     from flows.host import federated_training
 
     # Prepare: the host fails after the ring and reveal of round 2, before commit.
     cfg = make_cfg(tmp_path)
-    real = host_core.aggregate
+    real = host_core.unmask_and_aggregate
 
-    def crash(cfg_, host, plan, **who):
+    def crash(host, plan, **who):
         if plan.rnd == 2:
             raise RuntimeError("injected host crash before commit")
-        return real(cfg_, host, plan, **who)
+        return real(host, plan, **who)
 
-    monkeypatch.setattr(host_core, "aggregate", crash)
+    monkeypatch.setattr(host_core, "unmask_and_aggregate", crash)
     state = federated_training(cfg, return_state=True)
     assert state.is_failed()
     store = host_store(cfg)
@@ -109,7 +109,7 @@ def test_crash_before_commit_resumes_without_rerunning_stages(tmp_path, monkeypa
     records_before = {k: store.get(k) for k in store.list(f"runs/{cfg.run}/rounds/0002/records/")}
     assert records_before  # advertise, contribute, ring-hop and reveal were recorded
     # Execute: rerun the same run id with the host healthy again.
-    monkeypatch.setattr(host_core, "aggregate", real)
+    monkeypatch.setattr(host_core, "unmask_and_aggregate", real)
     spy = TrainingSpy(monkeypatch)
     manifest = federated_training(cfg)
     # Assert: round 2 committed, no client stage ran again, same model as uninterrupted.

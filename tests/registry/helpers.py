@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedring.config import FederationConfig, build_config
-from fedring.host import commit_round, evaluate_vector, start_run
+from fedring.manifest import commit_round, start_run
+from fedring.round.evaluate import evaluate_vector
 from fedring.keys import KeyRing
 from fedring.ml.data import Dataset
 from fedring.ml.model import build_model
 from fedring.ml.train import train
 from fedring.ml.weights import to_vector
-from fedring.secure.host import host_party, seal_model
-from fedring.secure.party import ensure_keys, keys_dir
+from fedring.round.model import seal_model
+from fedring.round.party import host_party
+from fedring.round.party import ensure_keys, keys_dir
 from fedring.storage import owner_store
 
 ACCOUNTS = ("account-1", "account-2", "account-3")

@@ -8,10 +8,11 @@ import json
 import pytest
 
 from fedring.errors import ConfigError, ObjectExists, PolicySyntaxError, UnknownKey
-from fedring.registry import catalog, paths, publish
-from fedring.registry.paths import ModelRef
+from fedring import layout
+from fedring.registry import catalog, publish
+from fedring.registry.ref import ModelRef
 from fedring.registry.publish import share
-from fedring.secure.host import host_party
+from fedring.round.party import host_party
 from fedring.storage import host_store
 
 POLICY = "account-1:researcher"
@@ -32,13 +33,13 @@ def test_publishing_twice_gives_two_versions(shared) -> None:
 
     assert (first.version, second.version) == (1, 2)
     assert catalog.version_numbers(store, "mnist") == [1, 2]
-    assert store.get(paths.envelope("mnist", 1, 1)) != store.get(paths.envelope("mnist", 2, 1))  # fresh keys
+    assert store.get(layout.envelope("mnist", 1, 1)) != store.get(layout.envelope("mnist", 2, 1))  # fresh keys
 
 
 def test_card_describes_the_run(shared) -> None:
     trained, first, _ = shared
 
-    card = json.loads(host_store(trained.cfg).get(paths.card("mnist", 1)))
+    card = json.loads(host_store(trained.cfg).get(layout.card("mnist", 1)))
     weights = publish.open_round(host_party(trained.cfg), 1)
 
     assert card["architecture"] == "fedring-cnn-v1"
@@ -64,31 +65,31 @@ def test_versions_are_immutable(shared) -> None:
     store = host_store(trained.cfg)
 
     with pytest.raises(ObjectExists):
-        store.put(paths.card("mnist", 1), b"{}")
+        store.put(layout.card("mnist", 1), b"{}")
 
 
 def test_a_concurrent_publisher_of_the_same_number_fails_and_writes_no_card(shared, monkeypatch) -> None:
     trained, _, _ = shared
     store = host_store(trained.cfg)
-    before = store.list(paths.REGISTRY)
+    before = store.list(layout.REGISTRY)
     monkeypatch.setattr(catalog, "version_numbers", lambda *a, **k: [1])  # it saw only version 1
 
     with pytest.raises(ObjectExists):
         share(trained.cfg, model="mnist", policy=POLICY, public_documents=[trained.public("account-1")])
 
-    assert store.list(paths.REGISTRY) == before
+    assert store.list(layout.REGISTRY) == before
 
 
 def test_an_attribute_nobody_published_is_refused_before_writing(shared) -> None:
     trained, _, _ = shared
     store = host_store(trained.cfg)
-    before = store.list(paths.REGISTRY)
+    before = store.list(layout.REGISTRY)
 
     with pytest.raises(UnknownKey) as err:
         share(trained.cfg, model="other", policy="consortium:auditor")
 
     assert "consortium:auditor" in str(err.value)
-    assert store.list(paths.REGISTRY) == before
+    assert store.list(layout.REGISTRY) == before
 
 
 def test_bad_policy_and_round_are_named(shared) -> None:
@@ -105,7 +106,7 @@ def test_bad_policy_and_round_are_named(shared) -> None:
 def test_an_interrupted_publish_is_skipped_and_its_number_not_reused(shared) -> None:
     trained, _, _ = shared
     store = host_store(trained.cfg)
-    store.put(paths.envelope("partial", 1, 1), b"half a publish")
+    store.put(layout.envelope("partial", 1, 1), b"half a publish")
 
     published = share(trained.cfg, model="partial", policy=POLICY, public_documents=[trained.public("account-1")])
 

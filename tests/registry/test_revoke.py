@@ -6,7 +6,8 @@ import pytest
 
 from fedring.envelope import read_header_bytes
 from fedring.errors import PolicyNotSatisfied
-from fedring.registry import load_model, paths, revoke, share
+from fedring import layout
+from fedring.registry import load_model, revoke, share
 from fedring.registry.consume import AttributeRevoked
 from fedring.storage import host_store
 
@@ -20,7 +21,7 @@ def revoked(trained):
     share(trained.cfg, model="mnist", policy=ATTR, public_documents=docs)
     share(trained.cfg, model="other", policy="account-2:self", public_documents=docs)
     store = host_store(trained.cfg)
-    before = store.get(paths.envelope("mnist", 1, 1))
+    before = store.get(layout.envelope("mnist", 1, 1))
     report = revoke(trained.cfg, attribute=ATTR)
     current = trained.consumer("current", ATTR)  # issued after the rotation: epoch 2
     return trained, old, current, before, report
@@ -38,7 +39,7 @@ def test_report_names_what_was_rewrapped(revoked) -> None:
 def test_payload_is_not_reencrypted(revoked) -> None:
     trained, _, _, before, _ = revoked
 
-    after = host_store(trained.cfg).get(paths.envelope("mnist", 1, 2))
+    after = host_store(trained.cfg).get(layout.envelope("mnist", 1, 2))
 
     assert after[read_header_bytes(after).length:] == before[read_header_bytes(before).length:]
 

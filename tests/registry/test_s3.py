@@ -11,16 +11,17 @@ from __future__ import annotations
 import pytest
 
 from fedring.errors import AccessDenied, PolicyNotSatisfied
-from fedring.host import evaluate_vector
+from fedring.round.evaluate import evaluate_vector
 from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
 from fedring.ml.model import ARCHITECTURE, build_model
 from fedring.ml.train import evaluate
 from fedring.ml.weights import to_bytes, to_vector
 from fedring.provision import compact
-from fedring.registry import load_model, paths, publish_weights, verify_all
+from fedring import layout
+from fedring.registry import load_model, publish_weights, verify_all
 from fedring.registry.access import READER_ROLE, reader_role_policy, reader_store, reader_trust_policy
 from fedring.registry.catalog import fetch
-from fedring.registry.paths import ModelRef
+from fedring.registry.ref import ModelRef
 from fedring.storage import host_store
 from tests.s3.conftest import ceph, fed  # noqa: F401 - the session's Ceph server and federation
 from tests.s3.test_isolation import foreign
@@ -84,7 +85,7 @@ def test_consumer_outside_the_policy_downloads_but_cannot_open(registry) -> None
     published, _, outside, view, _, _ = registry
     store = view("account-3")
 
-    blob = store.get(paths.envelope("s3-mnist", published.version, 1))
+    blob = store.get(layout.envelope("s3-mnist", published.version, 1))
     with pytest.raises(PolicyNotSatisfied) as err:
         load_model(store, "s3-mnist", outside)
 
@@ -99,7 +100,7 @@ def test_the_reader_role_reaches_nothing_but_the_registry(registry, fed) -> None
     with pytest.raises(AccessDenied):
         store.get("runs/isolation/manifest/0000.json")
     with pytest.raises(AccessDenied):
-        store.put(paths.card("s3-mnist", 99), b"{}")
+        store.put(layout.card("s3-mnist", 99), b"{}")
     with pytest.raises(AccessDenied):
         store.list("runs/")
 
@@ -111,7 +112,7 @@ def test_a_principal_without_registry_read_permission_is_denied(registry, fed) -
     direct = foreign(own, fed.server.principals["host"].tenant, fed.cfg.host.bucket_name)
 
     with pytest.raises(AccessDenied):
-        direct.get(paths.envelope("s3-mnist", published.version, 1))
+        direct.get(layout.envelope("s3-mnist", published.version, 1))
     with pytest.raises(AccessDenied):
         fetch(direct, ModelRef("s3-mnist"))
     with pytest.raises(AccessDenied):

@@ -9,7 +9,8 @@ import pytest
 
 from fedring.errors import IntegrityError
 from fedring.keys import Identity
-from fedring.registry import load_model, paths, share, verify_all
+from fedring import layout
+from fedring.registry import load_model, share, verify_all
 from fedring.registry.card import Card
 from fedring.registry.signing import sign
 from fedring.storage import host_store
@@ -30,17 +31,17 @@ def registry(trained):
     for model in ("clean", "envelope", "card", "forged"):
         share(trained.cfg, model=model, policy=ATTR, public_documents=[trained.public("account-1")])
     store = host_store(trained.cfg)
-    blob = bytearray(store.get(paths.envelope("envelope", 1, 1)))
+    blob = bytearray(store.get(layout.envelope("envelope", 1, 1)))
     blob[-100] ^= 1  # one payload bit
-    overwrite(store, paths.envelope("envelope", 1, 1), bytes(blob))
-    card = json.loads(store.get(paths.card("card", 1)))
+    overwrite(store, layout.envelope("envelope", 1, 1), bytes(blob))
+    card = json.loads(store.get(layout.card("card", 1)))
     card["accuracy"] = 0.999
-    overwrite(store, paths.card("card", 1), json.dumps(card).encode())
+    overwrite(store, layout.card("card", 1), json.dumps(card).encode())
     mallory = Identity.create("mallory")
-    forged_card = store.get(paths.card("forged", 1))
-    forged = store.get(paths.envelope("clean", 1, 1))
-    store.put(paths.envelope("forged", 1, 2), forged)
-    store.put(paths.signature("forged", 1, 2), sign(mallory, "forged", 1, 2, forged_card, forged))
+    forged_card = store.get(layout.card("forged", 1))
+    forged = store.get(layout.envelope("clean", 1, 1))
+    store.put(layout.envelope("forged", 1, 2), forged)
+    store.put(layout.signature("forged", 1, 2), sign(mallory, "forged", 1, 2, forged_card, forged))
     return trained, lab, store
 
 
@@ -81,7 +82,7 @@ def test_a_pinned_key_must_be_the_publishers(registry) -> None:
 
 def test_weights_that_differ_from_the_card_are_refused(registry) -> None:
     _, _, store = registry
-    card = Card.parse(store.get(paths.card("clean", 1)))
+    card = Card.parse(store.get(layout.card("clean", 1)))
 
     with pytest.raises(IntegrityError, match="SHA-256"):
         card.check_weights(bytes(card["weights_bytes"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedring.host import latest_manifest
+from fedring.manifest import latest_manifest
 from fedring.storage import host_store, host_view
 from tests.s3.conftest import CLIENTS
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import json
 
-from fedring.layout import host_stage
+from fedring.layout import stage_record
 from fedring.storage import Store
 
 
-def record_key(run: str, rnd: int, stage: str, name: str) -> str:
-    return host_stage(run, rnd, "records", f"{stage}/{name}.json")
-
-
 def read_record(store: Store, run: str, rnd: int, stage: str, name: str) -> dict | None:
-    key = record_key(run, rnd, stage, name)
+    key = stage_record(run, rnd, stage, name)
     return json.loads(store.get(key)) if store.exists(key) else None
 
 
 def write_record(store: Store, run: str, rnd: int, stage: str, name: str, *, ok: bool, result: dict, error: str = "") -> dict:
     record = {"ok": ok, "result": result, "error": error}
-    store.put(record_key(run, rnd, stage, name), json.dumps(record, sort_keys=True).encode())
+    store.put(stage_record(run, rnd, stage, name), json.dumps(record, sort_keys=True).encode())
     return record

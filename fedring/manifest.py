@@ -1,4 +1,4 @@
-"""Host-side bookkeeping: the run manifest, round commits, evaluation.
+"""The run manifest: the run's source of truth, and the commit of each round.
 
 The manifest is the run's source of truth. Committing round r writes the model, then
 the metrics, then manifest ``r`` last, so a crash in between leaves round r
@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-
-import numpy as np
 
 from fedring.config import FederationConfig
 from fedring.errors import ConfigError
 from fedring.layout import manifest, manifest_prefix, round_metrics, round_model
-from fedring.ml.data import Dataset
-from fedring.ml.model import ARCHITECTURE, build_model
-from fedring.ml.train import evaluate
-from fedring.ml.weights import load_vector
+from fedring.ml.model import ARCHITECTURE
 from fedring.storage import Store
 
 # Settings that must not change when a run is resumed (rounds may grow).
@@ -81,14 +75,3 @@ def commit_round(store: Store, current: dict, *, rnd: int, model: bytes, metrics
     following = dict(current, committed=[*current["committed"], metrics])
     store.put(manifest(run, rnd), json.dumps(following, indent=2).encode())
     return following
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    accuracy: float
-    loss: float
-
-
-def evaluate_vector(vector: np.ndarray, test: Dataset) -> Evaluation:
-    acc, loss = evaluate(load_vector(build_model(), vector), test.images, test.labels)
-    return Evaluation(accuracy=acc, loss=loss)

@@ -1,27 +1,31 @@
-"""An account's view of the federation: its store, its key ring, everyone's public keys.
+"""A participant of the round: its store, its key ring, and everyone's public keys.
 
 Private keys live in a key directory on the account's own machine (never in a bucket):
 ``$FEDRING_KEYS/<account>/`` or, by default, ``keys/<account>/`` beside the local
 storage root. Each account is its own authority and issues itself ``<account>:self``,
 the attribute every protocol message is sealed to.
+
+A client stage gets a ``Party`` (``client_party``): its own store and keys and the
+directory the host delivered. The host's stages get a ``Host`` (``host_party``): a Party
+that also sees each client's bucket through the role it assumes there.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedring.config import FederationConfig
 from fedring.envelope import open_bytes, seal_bytes
+from fedring.errors import ObjectNotFound
 from fedring.keys import Authority, KeyRing, PublicDirectory, identity_attribute, new_account_keys
-from fedring.layout import PUBLIC_KEYS_PREFIX, inbox, public_keys
-from fedring.storage import sha256_hex
-from fedring.storage import Store
+from fedring.layout import PUBLIC_KEYS_PREFIX, directory, outbox_prefix, public_keys
+from fedring.round.wire import context
+from fedring.storage import Store, host_store, host_view, owner_store, sha256_hex
 
 KEYS_ENV = "FEDRING_KEYS"
-DIRECTORY = "directory"
 
 
 def keys_dir(cfg: FederationConfig, account: str) -> Path:
@@ -57,15 +61,10 @@ def publish_public_keys(store: Store, authority: Authority) -> str:
 
 def latest_public_keys(store: Store) -> dict:
     """An account's latest public key document (``ObjectNotFound`` if it never published one)."""
-    from fedring.errors import ObjectNotFound
-
     existing = store.list(PUBLIC_KEYS_PREFIX)
     if not existing:
         raise ObjectNotFound(f"no public keys at {store.where(PUBLIC_KEYS_PREFIX)}; enrol the account first")
     return json.loads(store.get(existing[-1]))
-
-def directory_key(run: str) -> str:
-    return inbox(run, 0, DIRECTORY, "keys.json")
 
 
 @dataclass(frozen=True)
@@ -95,21 +94,38 @@ class Party:
         return self.open_from(self.name, self.store.get(key), rnd=rnd, stage=stage)
 
 
-def context(run: str, rnd: int, stage: str, *, sender: str, recipient: str) -> dict[str, str | int]:
-    return {"run": run, "round": rnd, "stage": stage, "from": sender, "to": recipient}
+@dataclass(frozen=True)
+class Host(Party):
+    """The host's party, and its view of each client bucket (read outbox/, write inbox/)."""
+
+    cfg: FederationConfig = field(repr=False)
+
+    def view(self, account: str, rnd: int | None = None) -> Store:
+        """``account``'s bucket through the role the host assumes there (session named after ``rnd``)."""
+        return host_view(self.cfg, account, rnd=rnd)
+
+    def outbox_bytes(self, account: str, rnd: int) -> int:
+        """Bytes the account sent in round ``rnd``: everything it put in its outbox for the round."""
+        view = self.view(account, rnd)
+        return sum(len(view.get(k)) for k in view.list(outbox_prefix(self.run, rnd)))
 
 
-def client_party(cfg: FederationConfig, account: str, store: Store) -> Party:
-    """A client's party: its keys, and the directory the host delivered to its inbox.
+def client_party(cfg: FederationConfig, account: str, store: Store | None = None) -> Party:
+    """A client's party: its own store and keys, and the directory the host delivered to its inbox.
 
-    Keys are made and published at enrolment (``ensure_keys``); a stage only loads them.
+    ``store`` defaults to the account's own bucket. Keys are made and published at
+    enrolment (``ensure_keys``); a stage only loads them.
     """
+    store = store or owner_store(cfg, account)
     ring_dir = keys_dir(cfg, account) / "ring"
     ring = KeyRing.load(ring_dir) if ring_dir.exists() else ensure_keys(cfg, account, store)
-    docs = json.loads(store.get(directory_key(cfg.run)))
+    docs = json.loads(store.get(directory(cfg.run)))
     return Party(account, store, ring, PublicDirectory.from_documents(docs), cfg.run)
 
 
-def participants_policy(names: list[str]) -> str:
-    """The policy a round's global model is sealed to: any participant or the host."""
-    return " or ".join(identity_attribute(n) for n in names)
+def host_party(cfg: FederationConfig) -> Host:
+    """The host's party, rebuilt from its key ring and the accounts' published public keys."""
+    store = host_store(cfg)
+    ring = ensure_keys(cfg, cfg.host.name, store)
+    docs = [latest_public_keys(store)] + [latest_public_keys(host_view(cfg, a.name)) for a in cfg.accounts]
+    return Host(cfg.host.name, store, ring, PublicDirectory.from_documents(docs), cfg.run, cfg)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fedring.registry.inputs import InputRefused, decode, decode_all, from_array
+from fedring.ml.inputs import InputRefused, decode, decode_all, from_array
 
 
 @pytest.fixture

@@ -1,0 +1,85 @@
+"""What every round does once its model is aggregated: evaluate, commit, report.
+
+Shared by the secure round and the plaintext baseline: the stage clock, the
+survivor check, and the tail (evaluate → metrics → commit → progress event → table
+artifact), so both rounds report the same way.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prefect.artifacts import create_table_artifact
+
+from fedring.config import FederationConfig
+from fedring.errors import TooFewSurvivors
+from fedring.report import rows
+from fedring.round.party import Host
+from flows.progress import report
+from tasks.model import evaluate
+from tasks.run import commit
+
+
+class StageClock:
+    """Seconds per stage, and progress events as each stage ends."""
+
+    def __init__(self, rnd: int) -> None:
+        self.rnd, self.seconds, self._tick = rnd, {}, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._tick, 3)
+        self._tick = now
+        report(self.rnd, stage, done=True)
+
+
+def require_survivors(rnd: int, stage: str, alive: list[str], everyone: list[str], threshold: int) -> None:
+    """Fail the round, committing nothing, when fewer than ``threshold`` accounts are left."""
+    if len(alive) < threshold:
+        missing = [a for a in everyone if a not in alive]
+        raise TooFewSurvivors(
+            f"round {rnd} {stage}: {len(alive)} of {len(everyone)} accounts left, threshold {threshold}; "
+            f"missing: {', '.join(missing)}. Nothing was committed."
+        )
+
+
+def finish_round(
+    cfg: FederationConfig,
+    rnd: int,
+    model_key: str,
+    clock: StageClock,
+    *,
+    host: Host | None,
+    metas: dict[str, dict],
+    participants: list[str],
+    dropped: list[str],
+    bytes_sent: dict[str, int],
+    **extra: object,
+) -> dict:
+    """Evaluate the new model, commit the round with its metrics, report it; returns the manifest.
+
+    ``metas`` are the participants' public training metadata (samples, loss, seconds,
+    clipped); ``host`` opens a sealed model (None in the plaintext baseline).
+    """
+    evaluation = evaluate(cfg, model_key, rnd, host)
+    clock.lap("evaluate")
+    samples = sum(m["samples"] for m in metas.values())
+    metrics = {
+        "round": rnd,
+        **evaluation,
+        "train_loss": sum(m["loss"] * m["samples"] for m in metas.values()) / samples,
+        "participants": participants,
+        "dropped": dropped,
+        "clipped": sum(m.get("clipped", 0) for m in metas.values()),
+        "stage_seconds": clock.seconds,
+        "train_seconds": {a: m["train_seconds"] for a, m in metas.items()},
+        "bytes_sent": bytes_sent,
+        **extra,
+        "secure": host is not None,
+    }
+    metrics["seconds"] = sum(clock.seconds.values())
+    manifest = commit(cfg, rnd, model_key, metrics)
+    report(rnd, "commit", done=True, accuracy=evaluation["accuracy"])
+    kind = "secure round" if host is not None else "round"
+    create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows([metrics]), description=f"{kind} {rnd} of run {cfg.run}")
+    return manifest

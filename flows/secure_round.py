@@ -1,0 +1,109 @@
+"""One round of secure aggregation, as a Prefect flow.
+
+broadcast → advertise (clients) → relay → contribute (clients) → ring hops (clients,
+in ring order, routed by ``fedring.secagg.ring_route``) → reveal (clients) → unmask and
+aggregate → evaluate → commit.
+
+Client stages run as client flows (``flows/client.py``, see ``flows/dispatch.py``); host
+stages are tasks. An account whose stage fails after its retries is dropped for the
+round; the round goes on while at least ``threshold`` accounts remain, else it fails
+with TooFewSurvivors and commits nothing. Every outcome is recorded, so a rerun replays
+the same decisions and dispatches only what never finished.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
+
+from fedring.config import FederationConfig
+from fedring.layout import Stage, hop_record_name
+from fedring.round.party import Host
+from fedring.round.plan import RoundPlan
+from fedring.secagg import Hop, Relay, ring_route
+from flows.client import client_advertise, client_contribute, client_reveal, client_ring_hop
+from flows.dispatch import Mode, RecordBook, run_stage
+from flows.round_tail import StageClock, finish_round, require_survivors
+from tasks.advertise import load_host, relay_advertisements
+from tasks.model import broadcast
+from tasks.ring import relay_partial
+from tasks.unmask import round_report, unmask
+
+
+def _ok(outcomes: dict[str, dict]) -> list[str]:
+    return sorted(a for a, o in outcomes.items() if o["ok"])
+
+
+@flow(name="secure-round", flow_run_name="{cfg.run}-round-{rnd}", persist_result=False)
+def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatch: Mode = "embedded") -> dict:
+    """One round of secure aggregation over the ring; returns the manifest after commit."""
+    plan = RoundPlan.create(cfg, roster, rnd)
+    accounts = list(plan.roster)
+    host = load_host(cfg)
+    book = RecordBook(host.store, cfg.run, rnd)
+    clock = StageClock(rnd)
+    common = {"cfg": cfg, "roster": roster, "rnd": rnd}
+
+    broadcast(cfg, rnd, accounts)
+    clock.lap("broadcast")
+
+    advertised_out = run_stage(client_advertise, accounts, dispatch, records=book, stage=Stage.ADVERTISE, **common)
+    advertised = _ok(advertised_out)
+    require_survivors(rnd, Stage.ADVERTISE, advertised, accounts, plan.threshold)
+    relay_advertisements(quote(host), plan, advertised)
+    clock.lap(Stage.ADVERTISE)
+
+    contributed_out = run_stage(client_contribute, advertised, dispatch, records=book, stage=Stage.CONTRIBUTE, **common)
+    contributors = _ok(contributed_out)
+    require_survivors(rnd, Stage.CONTRIBUTE, contributors, accounts, plan.threshold)
+    clock.lap(Stage.CONTRIBUTE)
+
+    survivors, last_hops = [], []
+    for hops in plan.ring_plan.rings:
+        live = [h for h in hops if h in contributors]
+        alive, last = _run_ring(host, plan, live, dispatch, book, common)
+        survivors += alive
+        last_hops += [last] if last else []
+    survivors.sort()
+    dropped = sorted(set(advertised) - set(survivors))
+    require_survivors(rnd, Stage.RING_HOP, survivors, accounts, plan.threshold)
+    clock.lap(Stage.RING_HOP)
+
+    revealed_out = run_stage(client_reveal, survivors, dispatch, records=book, stage=Stage.REVEAL,
+                             survivors=survivors, dropped=dropped, **common)
+    clock.lap(Stage.REVEAL)
+
+    model_key = unmask(quote(host), plan, last_hops, survivors, dropped, advertised)
+    clock.lap(Stage.UNMASK)
+
+    metas, sent = round_report(quote(host), plan, survivors, accounts)
+    reused = {
+        stage: sorted(a for a, o in out.items() if o["result"].get("reused"))
+        for stage, out in ((Stage.ADVERTISE, advertised_out), (Stage.CONTRIBUTE, contributed_out), (Stage.REVEAL, revealed_out))
+    }
+    return finish_round(
+        cfg, rnd, model_key, clock, host=host, metas=metas, participants=survivors,
+        dropped=sorted(set(accounts) - set(survivors)), bytes_sent=sent, reused=reused,
+    )
+
+
+def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book: RecordBook, common: dict) -> tuple[list[str], str | None]:
+    """Run one ring's steps as they come, bypassing hops that fail; returns (survivors, last hop)."""
+    failed: set[str] = set()
+    done = 0
+    while done < len(steps := ring_route(live, host=host.name, failed=failed)):
+        step = steps[done]
+        done += 1
+        if isinstance(step, Relay):
+            relay_partial(quote(host), plan, step.sender, step.recipient)
+            continue
+        outcome = run_stage(client_ring_hop, [step.account], dispatch, records=book, stage=Stage.RING_HOP,
+                            label=lambda a, t=step.to: hop_record_name(a, t), to=step.to, came_from=step.came_from, **common)
+        if isinstance(step, Hop) and not outcome[step.account]["ok"]:
+            get_run_logger().warning("round %d ring-hop: %s failed (%s); bypassing it",
+                                     plan.rnd, step.account, outcome[step.account]["error"])
+            failed.add(step.account)
+    alive = [h for h in live if h not in failed]
+    last = next((s.sender for s in reversed(steps) if isinstance(s, Relay) and s.recipient == host.name), None)
+    return alive, last
+

@@ -1,0 +1,21 @@
+"""Task of the reveal step (see fedring/round/reveal.py)."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from fedring.config import FederationConfig
+from fedring.round import reveal as core
+from fedring.round.party import client_party
+from fedring.round.plan import RoundPlan
+from tasks._log import log_stage
+from tasks._retry import RETRY_OPTIONS
+
+
+@task(name="reveal", task_run_name="reveal-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
+def reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
+    """Client: reveal, sealed to the host, survivors' self-mask shares and dropped accounts' key shares."""
+    plan = RoundPlan.create(cfg, roster, rnd)
+    result = core.reveal(client_party(cfg, account), plan, survivors=survivors, dropped=dropped, host=cfg.host.name)
+    log_stage(account, rnd, "reveal", result)
+    return result

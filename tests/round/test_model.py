@@ -1,0 +1,36 @@
+"""The global model: sealed to the participants, opened by them and the host only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fedring.errors import IntegrityError, PolicyNotSatisfied
+from fedring.keys import KeyRing
+from fedring.layout import global_model_in, round_model
+from fedring.round.model import broadcast, open_model, received_model, seal_model
+from fedring.round.party import Party
+
+
+def test_participants_open_the_broadcast_model_and_an_outsider_cannot(fed):
+    vector = np.arange(10, dtype=np.float32)
+    blob = seal_model(fed.host, vector, rnd=0, participants=["alpha", "beta"])
+
+    assert np.array_equal(open_model(fed.parties["alpha"], blob, rnd=0, host="host"), vector)
+    assert np.array_equal(open_model(fed.host, blob, rnd=0, host="host"), vector)
+    with pytest.raises(PolicyNotSatisfied):
+        open_model(fed.parties["gamma"], blob, rnd=0, host="host")
+    outsider = Party("outsider", fed.parties["alpha"].store, KeyRing(), fed.host.directory, "unit")
+    with pytest.raises(PolicyNotSatisfied):
+        open_model(outsider, blob, rnd=0, host="host")
+    with pytest.raises(IntegrityError):  # bound to its round
+        open_model(fed.parties["alpha"], blob, rnd=1, host="host")
+
+
+def test_broadcast_puts_the_previous_round_model_in_every_inbox(fed):
+    sent = broadcast(fed.cfg, 1, ["alpha", "beta", "gamma"])
+
+    blob = fed.parties["beta"].store.get(global_model_in("unit", 1))
+    assert sent == 3 * len(blob)
+    initial = open_model(fed.host, fed.host.store.get(round_model("unit", 0)), rnd=0, host="host")
+    assert np.array_equal(received_model(fed.parties["beta"], 1, host="host"), initial)

@@ -1,0 +1,48 @@
+"""Parties: an account's keys are made once; the host sees client buckets only through its role."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedring.errors import AccessDenied, IntegrityError, ObjectNotFound
+from fedring.layout import PARTITION_IMAGES, PUBLIC_KEYS_PREFIX
+from fedring.round.party import client_party, ensure_keys
+from fedring.storage import owner_store
+
+
+def test_keys_are_made_once_and_published_once(fed):
+    store = owner_store(fed.cfg, "alpha")
+    before = store.list(PUBLIC_KEYS_PREFIX)
+
+    ring = ensure_keys(fed.cfg, "alpha", store)
+
+    assert store.list(PUBLIC_KEYS_PREFIX) == before and len(before) == 1
+    assert ring.attributes == fed.parties["alpha"].keyring.attributes == {"alpha:self"}
+
+
+def test_sealed_messages_are_bound_to_sender_recipient_round_and_stage(fed):
+    alpha, beta = fed.parties["alpha"], fed.parties["beta"]
+    blob = alpha.seal_to("beta", b"partial sum", rnd=1, stage="ring-hop")
+
+    assert beta.open_from("alpha", blob, rnd=1, stage="ring-hop") == b"partial sum"
+    for wrong in ({"rnd": 2, "stage": "ring-hop"}, {"rnd": 1, "stage": "reveal"}):
+        with pytest.raises(IntegrityError):
+            beta.open_from("alpha", blob, **wrong)
+    with pytest.raises(IntegrityError):
+        beta.open_from("gamma", blob, rnd=1, stage="ring-hop")
+
+
+def test_the_host_reads_only_outboxes_and_public_keys_of_a_client(fed):
+    view = fed.host.view("alpha")
+
+    assert view.list(PUBLIC_KEYS_PREFIX)
+    with pytest.raises(AccessDenied):
+        view.get(PARTITION_IMAGES)
+    with pytest.raises(AccessDenied):
+        view.put("private/unit/0001/x", b"x")
+
+
+def test_a_client_without_a_delivered_directory_cannot_start_a_stage(fed):
+    cfg = fed.cfg.model_copy(update={"run": "other"})
+    with pytest.raises(ObjectNotFound, match="inbox/other/0000/directory/keys.json"):
+        client_party(cfg, "alpha")

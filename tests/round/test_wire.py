@@ -1,0 +1,55 @@
+"""Wire formats both sides share: the share bundle, the u32 vector codec, envelope contexts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fedring.errors import IntegrityError
+from fedring.round.wire import decode_shares, encode_shares
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)
+
+
+@given(st.dictionaries(names, st.binary(max_size=300), max_size=12))
+def test_bundles_round_trip(shares):
+    assert decode_shares(encode_shares(shares)) == shares
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b'["a list"]', b'{"beta": "not*base64"}', b'{"beta": 7}', b"\xff\xfe"],
+)
+def test_a_malformed_bundle_is_an_integrity_error(data):
+    with pytest.raises(IntegrityError, match="^a share bundle is malformed: "):
+        decode_shares(data)
+
+
+# -- the u32 vector codec and envelope contexts ----------------------------------------------
+
+import numpy as np  # noqa: E402
+
+from fedring.round.wire import context, u32_from_bytes, u32_to_bytes  # noqa: E402
+
+
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=50))
+def test_u32_vectors_round_trip_as_little_endian(values):
+    vector = np.array(values, dtype=np.uint32)
+    data = u32_to_bytes(vector)
+    assert data == b"".join(v.to_bytes(4, "little") for v in values)
+    back = u32_from_bytes(data)
+    assert back.dtype == np.uint32 and back.tolist() == values
+    back += 1  # writable: the ring adds into it
+    assert (back - 1).tolist() == values
+
+
+def test_bytes_that_are_not_whole_u32_values_are_an_integrity_error():
+    with pytest.raises(IntegrityError, match="not a whole number of uint32 values"):
+        u32_from_bytes(b"\x00" * 7)
+
+
+def test_the_context_names_run_round_stage_and_both_parties():
+    assert context("r", 3, "ring-hop", sender="a", recipient="b") == {
+        "run": "r", "round": 3, "stage": "ring-hop", "from": "a", "to": "b",
+    }
