@@ -15,6 +15,7 @@ Host bucket ``B_h``::
     runs/<run>/rounds/<r>/model                 global model after round r (0 = initial)
     runs/<run>/rounds/<r>/metrics.json          evaluation and stage timings of round r
     runs/<run>/rounds/<r>/<stage>/<name>        host-side stage outputs (ring sums, shares)
+    runs/<run>/lease/<n>.json                   run lease, generation n (``fedring.lease``)
     registry/<model>/<version>/...              shared models
 
 Manifests are immutable like every object: committing round r writes manifest ``r``
@@ -107,3 +108,12 @@ def host_stage(run: str, rnd: int, stage: str, name: str) -> str:
 
 def registry_prefix(model: str) -> str:
     return f"registry/{model}/"
+
+
+def lease(run: str, generation: int) -> str:
+    """Generation ``generation`` of the run's lease; zero-padded so that listing sorts them."""
+    return f"runs/{run}/lease/{generation:010d}.json"
+
+
+def lease_prefix(run: str) -> str:
+    return f"runs/{run}/lease/"
