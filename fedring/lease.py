@@ -125,8 +125,9 @@ class RunLease:
         """Take the run, or raise ``RunBusy`` naming its live holder (after ``wait`` seconds)."""
         deadline = time.monotonic() + self.wait
         with self._lock:
-            if self._generation is not None or self._lost is not None:
-                raise RuntimeError("a RunLease is acquired once; make a new one")
+            if self._generation is not None:
+                raise RuntimeError("this lease is already held")
+            self._lost, self._stop = None, threading.Event()
             while True:
                 latest = self._latest()
                 if latest is None or not self._alive(latest):
@@ -138,7 +139,9 @@ class RunLease:
                     raise RunBusy(self._busy(latest))
                 time.sleep(min(1.0, left))
         if self.autorenew:
-            self._thread = threading.Thread(target=self._renew_forever, name=f"lease-{self.run}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._renew_forever, args=(self._stop,), name=f"lease-{self.run}", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -247,8 +250,8 @@ class RunLease:
         if self._generation is None:
             raise RuntimeError("the lease is not held: acquire() first (and not after release())")
 
-    def _renew_forever(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
+    def _renew_forever(self, stop: threading.Event) -> None:
+        while not stop.wait(self.ttl / 3):
             try:
                 self.renew()
             except RunBusy:

@@ -254,6 +254,24 @@ def test_release_leaves_one_released_generation_that_the_next_holder_takes(tmp_p
         lease.check()
 
 
+def test_a_lease_acquired_again_after_release_renews_again(tmp_path) -> None:
+    store = LocalStore(tmp_path, "fedring-host")
+    lease = RunLease(store, "again", ttl=0.6, pid_liveness=False)
+    lease.acquire()
+    lease.release()
+    lease.acquire()
+    try:
+        first = store.list(layout.lease_prefix("again"))[-1]
+        for _ in range(100):  # the renewal thread writes a generation every 0.2 s
+            if store.list(layout.lease_prefix("again"))[-1] != first:
+                break
+            time.sleep(0.1)
+        assert store.list(layout.lease_prefix("again"))[-1] > first
+        lease.check()
+    finally:
+        lease.release()
+
+
 class TwoHolders(RuleBasedStateMachine):
     """Two leases on one run, time-based, a clock we move; any order of their verbs.
 
