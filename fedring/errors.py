@@ -13,6 +13,7 @@ Callers catch a family, not a string::
     ├── IntegrityError         tampered, truncated, replayed or mis-routed object (no detail
     │                          beyond what is safe: callers cannot use it as an oracle)
     ├── UnknownKey             a key id / epoch that no key ring or directory holds
+    ├── RunBusy                another live process holds the run's lease, or took it over
     ├── ProtocolError          secure aggregation cannot proceed
     │   ├── NotEnoughShares    fewer than t shares to reconstruct; names who is missing
     │   ├── RevealRefused      asked to reveal both shares of one peer
@@ -98,6 +99,17 @@ class UnknownKey(FedringError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
+
+
+class RunBusy(FedringError):
+    """Another live process holds the run (``fedring.lease``); the message names it.
+
+    Raised by ``RunLease.acquire`` when the run's lease is held by a process that is alive
+    (on this machine) or whose lease has not expired (elsewhere): the message names the
+    holder's host, process and start, and when the run frees itself if it died. Raised by
+    ``RunLease.check`` and ``renew`` in a holder whose lease another process took over (it
+    expired first): that holder must stop before it commits anything more.
+    """
 
 
 class ProtocolError(FedringError):

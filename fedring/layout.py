@@ -15,6 +15,7 @@ Host bucket ``B_h``::
     runs/<run>/rounds/<r>/model                 global model after round r (0 = initial)
     runs/<run>/rounds/<r>/metrics.json          evaluation and stage timings of round r
     runs/<run>/rounds/<r>/<stage>/<name>        host-side stage outputs (ring sums, records)
+    runs/<run>/lease/<n>.json                   run lease, generation n (``fedring.lease``)
     registry/<model>/<version>/...              shared models (see "Registry" below)
 
 Manifests are immutable like every object: committing round r writes manifest ``r``
@@ -134,6 +135,15 @@ def round_model(run: str, rnd: int) -> str:
 
 def round_metrics(run: str, rnd: int) -> str:
     return f"runs/{run}/rounds/{rnd:04d}/metrics.json"
+
+
+def lease(run: str, generation: int) -> str:
+    """Generation ``generation`` of the run's lease; zero-padded so that listing sorts them."""
+    return f"runs/{run}/lease/{generation:010d}.json"
+
+
+def lease_prefix(run: str) -> str:
+    return f"runs/{run}/lease/"
 
 
 def host_stage(run: str, rnd: int, stage: str, name: str) -> str:
@@ -299,3 +309,4 @@ def generations(keys: list[str], kind: str = "model") -> list[int]:
         if m and m.group(1) == kind:
             found.append(int(m.group(2)))
     return sorted(found)
+

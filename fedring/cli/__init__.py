@@ -15,6 +15,7 @@ Exit codes (stable, documented in README):
 5     unknown key (id / epoch not in the key ring or directory)
 6     storage error (not found, access denied, credentials)
 7     protocol error (too few survivors or shares)
+8     run busy: another process holds the run (the message names it)
 ====  ==========================================================
 """
 
@@ -33,6 +34,7 @@ EXIT_INTEGRITY = 4
 EXIT_UNKNOWN_KEY = 5
 EXIT_STORAGE = 6
 EXIT_PROTOCOL = 7
+EXIT_RUN_BUSY = 8
 
 _EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.PolicyNotSatisfied, EXIT_POLICY),
@@ -40,6 +42,7 @@ _EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.UnknownKey, EXIT_UNKNOWN_KEY),
     (errors.StorageError, EXIT_STORAGE),
     (errors.ProtocolError, EXIT_PROTOCOL),
+    (errors.RunBusy, EXIT_RUN_BUSY),
     (errors.ConfigError, EXIT_BAD_INPUT),
     (errors.PolicyError, EXIT_BAD_INPUT),
 ]

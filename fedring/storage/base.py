@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 
+from fedring.errors import ObjectExists
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -23,11 +25,34 @@ class Store(ABC):
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> str:
-        """Write ``data`` under ``key`` atomically and return its SHA-256 (hex).
+        """Create the object ``key`` holding ``data`` and return its SHA-256 (hex).
 
-        Writing the same bytes again is a no-op (stages are idempotent); other bytes
-        under an existing key raise ``ObjectExists``.
+        The create is atomic and exclusive: of any number of concurrent writers of one key,
+        in any processes, exactly one creates the object; the others find it. Writing the
+        same bytes again is a no-op (stages are idempotent); other bytes under an existing
+        key raise ``ObjectExists``. Either way the object is complete and readable when
+        ``put`` returns or raises ``ObjectExists``.
         """
+
+    def put_once(self, key: str, data: bytes) -> bytes:
+        """Write ``data`` unless ``key`` already holds an object; return the bytes now stored.
+
+        That is ``data`` if this call created the object (or the same bytes were there), and
+        the first writer's bytes otherwise: a stage retried after a crash or racing its own
+        retry adopts the output that won instead of failing on ``ObjectExists``. No race: the
+        exclusive create of ``put`` picks one winner, and a losing ``put`` raises only once
+        the winner's object is complete, which is immutable from then on.
+
+        A principal that may write ``key`` but not read it (the host on a client's
+        ``inbox/``) gets ``data`` back when the same bytes are stored and ``AccessDenied``
+        when other bytes are: it cannot adopt what it cannot read. Such a writer calls
+        ``put`` and treats ``ObjectExists`` as "an earlier attempt's object stays".
+        """
+        try:
+            self.put(key, data)
+        except ObjectExists:
+            return self.get(key)
+        return data
 
     @abstractmethod
     def get(self, key: str) -> bytes:

@@ -83,8 +83,16 @@ class S3Store(Store):
     # -- the Store contract ---------------------------------------------------------------
 
     def put(self, key: str, data: bytes) -> str:
-        check_key(key)
         digest = sha256_hex(data)
+        self._create(key, data, digest)
+        return digest
+
+    def _create(self, key: str, data: bytes, digest: str) -> bool:
+        """True if this call created the object, False if the same bytes were already stored.
+
+        (False too when a retried PUT finds the object its own lost first attempt created.)
+        """
+        check_key(key)
         if len(data) > self.multipart_threshold:
             return self._put_multipart(key, data, digest)
         try:
@@ -103,7 +111,7 @@ class S3Store(Store):
             raise self._error(exc, "write", key) from exc
         except BotoCoreError as exc:
             raise self._error(exc, "write", key) from exc
-        return digest
+        return True
 
     def get(self, key: str) -> bytes:
         check_key(key)
@@ -157,8 +165,8 @@ class S3Store(Store):
 
     # -- writing --------------------------------------------------------------------------
 
-    def _rewrite(self, key: str, data: bytes, digest: str) -> str:
-        """The key exists: same bytes is an idempotent no-op, other bytes ``ObjectExists``."""
+    def _rewrite(self, key: str, data: bytes, digest: str) -> bool:
+        """The key exists: same bytes is an idempotent no-op (False), other bytes ``ObjectExists``."""
         try:
             stored = self.client.head_object(Bucket=self.bucket, Key=key).get("Metadata", {}).get("sha256")
             same = stored == digest
@@ -169,10 +177,10 @@ class S3Store(Store):
             # the listing's ETag (MD5 of the content, or of its parts) tells whether it is ours.
             same = self._listed(key, exc, "read") == self._etag(data)
         if same:
-            return digest
+            return False
         raise ObjectExists(f"{self.where(key)} already holds other bytes; objects are immutable")
 
-    def _put_multipart(self, key: str, data: bytes, digest: str) -> str:
+    def _put_multipart(self, key: str, data: bytes, digest: str) -> bool:
         if self.exists(key):
             return self._rewrite(key, data, digest)
         try:
@@ -202,7 +210,7 @@ class S3Store(Store):
             if isinstance(exc, (ClientError, BotoCoreError)):
                 raise self._error(exc, "write", key) from exc
             raise
-        return digest
+        return True
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:
