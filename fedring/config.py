@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fedring.errors import ConfigError
+from fedring.keys.identity import parse_pin
 from fedring.layout import check_name
 
 
@@ -45,11 +46,24 @@ class AccountConfig(_Strict):
     )
     attributes: list[str] = Field(default_factory=list, description="Attribute names this account issues.")
     holds: list[str] = Field(default_factory=list, description="Attributes (authority:name) it holds.")
+    identity: str | None = Field(
+        None,
+        description="The account's pinned identity key, 'ed25519:<64 hex digits>', exchanged out of band "
+        "(`fedring identity show` prints it). Every statement the account signs is checked against it. "
+        "Omitted: the key in this machine's key directory, if this machine holds the account's keys.",
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_name("account name", v)
+
+    @field_validator("identity")
+    @classmethod
+    def _identity(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_pin(v)
+        return v
 
     @field_validator("account_id")
     @classmethod

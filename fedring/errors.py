@@ -17,7 +17,11 @@ Callers catch a family, not a string::
     ├── ProtocolError          secure aggregation cannot proceed
     │   ├── NotEnoughShares    fewer than t shares to reconstruct; names who is missing
     │   ├── RevealRefused      asked to reveal both shares of one peer
-    │   └── TooFewSurvivors    a round lost more accounts than its threshold allows
+    │   ├── TooFewSurvivors    a round lost more accounts than its threshold allows
+    │   ├── StageRefused       an account declines a stage (its own decision): it drops out
+    │   │   └── NonFiniteUpdate  its training produced NaN or infinite weights
+    │   └── StageFailed        a client stage failed for a reason that is not a dropout
+    │                          (a bug): the round stops, naming account and stage
     └── StorageError           names account, bucket and key
         ├── ObjectNotFound
         ├── ObjectExists       immutable key written again with other bytes
@@ -126,6 +130,18 @@ class RevealRefused(ProtocolError):
 
 class TooFewSurvivors(ProtocolError):
     """Too many accounts dropped for the round to complete; nothing was committed."""
+
+
+class StageRefused(ProtocolError):
+    """An account declines to run a stage, by its own rule; the round drops it (a declared dropout)."""
+
+
+class NonFiniteUpdate(StageRefused):
+    """An account's update has NaN or infinite coordinates: it refuses to send it."""
+
+
+class StageFailed(ProtocolError):
+    """A client stage failed for a reason that is not a dropout: the round stops and names both."""
 
 
 class StorageError(FedringError):

@@ -21,27 +21,34 @@ Host bucket ``B_h``::
 Manifests are immutable like every object: committing round r writes manifest ``r``
 last, and the latest manifest is the one with the highest number.
 
-The objects of one round, by step (``fedring/round/``; c = client bucket, h = host's):
+The objects of one round, by step (``fedring/round/``; c = client bucket, h = host's;
+"signed" = a statement signed by its author's identity key, ``fedring.keys.signed``):
 
-=================  =====================================  ====================================
-step               written by the client                  written by the host
-=================  =====================================  ====================================
-enrol              c public/keys/...                      c inbox/<run>/0000/directory/keys.json
-broadcast                                                 c inbox/.../global/model
-advertise          c private/.../advertise/secrets,       c inbox/.../advertise/keys.json,
-                   c private/.../shares/<self>,           c inbox/.../shares/bundle
-                   c outbox/.../shares/bundle,
-                   c outbox/.../advertise/public-key
-contribute         c private/.../contribute/masked,
+=================  ======================================  =====================================
+step               written by the client                   written by the host
+=================  ======================================  =====================================
+enrol              c public/keys/... (signed)              c inbox/<run>/0000/directory/keys.json
+broadcast                                                  c inbox/.../global/model, model.sig
+advertise          c private/.../advertise/secrets,        c inbox/.../advertise/advertisements
+                   c outbox/.../advertise/advertisement
+share              c private/.../shares/view,              c inbox/.../shares/bundle
+                   c private/.../shares/made,
+                   c outbox/.../shares/bundle
+contribute         c private/.../contribute/held,
+                   c private/.../contribute/masked,
                    c outbox/.../contribute/meta.json
-ring-hop           c private/.../ring-hop/partial,        c inbox/.../ring-hop/from-<sender>,
-                   c outbox/.../ring-hop/to-<recipient>   h runs/.../ring-hop/from-<sender>
+ring-hop           c private/.../ring-hop/partial,         c inbox/.../ring-hop/from-<sender>,
+                   c outbox/.../ring-hop/to-<recipient>    h runs/.../ring-hop/from-<sender>
+consistency        c private/.../consistency/record,
+                   c outbox/.../consistency/signature
 reveal             c private/.../reveal/record,
                    c outbox/.../reveal/shares
-unmask, aggregate                                         h runs/.../aggregate/model
-plain train        c outbox/.../update/model, meta.json   h runs/.../aggregate/model
-every stage                                               h runs/.../records/<stage>/<name>.json
-=================  =====================================  ====================================
+unmask, aggregate                                          h runs/.../aggregate/model
+commit                                                     h runs/.../model, model.sig, metrics.json,
+                                                           h runs/<run>/manifest/<r>.json (last)
+plain train        c outbox/.../update/model, meta.json    h runs/.../aggregate/model
+every stage                                                h runs/.../records/<stage>/<name>.json
+=================  ======================================  =====================================
 """
 
 from __future__ import annotations
@@ -68,9 +75,10 @@ class Stage(StrEnum):
 
     TRAIN = "train"
     ADVERTISE = "advertise"
-    CONTRIBUTE = "contribute"
     SHARES = "shares"
+    CONTRIBUTE = "contribute"
     RING_HOP = "ring-hop"
+    CONSISTENCY = "consistency"
     REVEAL = "reveal"
     UNMASK = "unmask"
     AGGREGATE = "aggregate"
@@ -133,6 +141,11 @@ def round_model(run: str, rnd: int) -> str:
     return f"runs/{run}/rounds/{rnd:04d}/model"
 
 
+def round_model_statement(run: str, rnd: int) -> str:
+    """The host's signed digest of round ``rnd``'s global model (model consistency)."""
+    return f"runs/{run}/rounds/{rnd:04d}/model.sig"
+
+
 def round_metrics(run: str, rnd: int) -> str:
     return f"runs/{run}/rounds/{rnd:04d}/metrics.json"
 
@@ -165,7 +178,7 @@ def hop_record_name(account: str, to: str) -> str:
 
 
 def directory(run: str) -> str:
-    """The public-key directory the host delivers to each client (enrol)."""
+    """The signed public-key documents the host delivers to each client (enrol)."""
     return inbox(run, 0, DIRECTORY, "keys.json")
 
 
@@ -174,28 +187,38 @@ def global_model_in(run: str, rnd: int) -> str:
     return inbox(run, rnd, GLOBAL, "model")
 
 
+def global_model_statement_in(run: str, rnd: int) -> str:
+    """The host's signed digest of that model, broadcast beside it."""
+    return inbox(run, rnd, GLOBAL, "model.sig")
+
+
 def round_secrets(run: str, rnd: int) -> str:
     """A client's round secrets (a_i, b_i), sealed to itself."""
     return private(run, rnd, Stage.ADVERTISE, "secrets")
 
 
-def own_shares(run: str, rnd: int, me: str) -> str:
-    """The Shamir shares a client holds of its own secrets, sealed to itself."""
-    return private(run, rnd, Stage.SHARES, me)
+def advertisement(run: str, rnd: int) -> str:
+    """A client's signed advertisement: round public key, self-mask commitment, model digest."""
+    return outbox(run, rnd, Stage.ADVERTISE, "advertisement")
 
 
-def round_public_key(run: str, rnd: int) -> str:
-    """A client's advertised round public key; written last, it marks advertise complete."""
-    return outbox(run, rnd, Stage.ADVERTISE, "public-key")
+def advertisements_in(run: str, rnd: int) -> str:
+    """Every advertiser's signed advertisement, relayed by the host to each advertiser."""
+    return inbox(run, rnd, Stage.ADVERTISE, "advertisements")
 
 
-def round_keys(run: str, rnd: int) -> str:
-    """The round's advertised public keys, relayed by the host to each advertiser."""
-    return inbox(run, rnd, Stage.ADVERTISE, "keys.json")
+def accepted_view(run: str, rnd: int) -> str:
+    """The advertisements a client checked and accepted: the round's view it holds to."""
+    return private(run, rnd, Stage.SHARES, "view")
+
+
+def made_shares(run: str, rnd: int) -> str:
+    """All Shamir shares a client made of its secrets (its own among them), sealed to itself."""
+    return private(run, rnd, Stage.SHARES, "made")
 
 
 def shares_out(run: str, rnd: int) -> str:
-    """A client's shares, each sealed to its holder, in one object for the host to split."""
+    """A client's shares, each sealed to its holder and signed, in one object for the host to split."""
     return outbox(run, rnd, Stage.SHARES, "bundle")
 
 
@@ -204,13 +227,18 @@ def shares_in(run: str, rnd: int) -> str:
     return inbox(run, rnd, Stage.SHARES, "bundle")
 
 
+def held_shares(run: str, rnd: int) -> str:
+    """The relayed shares a client checked and accepted (the inbox copy may change on S3)."""
+    return private(run, rnd, Stage.CONTRIBUTE, "held")
+
+
 def masked_vector(run: str, rnd: int) -> str:
-    """A client's masked update y_i, sealed to itself."""
+    """A client's contribution: its public metadata and masked vector y_i, sealed to itself."""
     return private(run, rnd, Stage.CONTRIBUTE, "masked")
 
 
 def contribution_meta(run: str, rnd: int) -> str:
-    """The public metadata of a contribution (samples, loss, seconds, clipped)."""
+    """The public metadata of a contribution (samples, seconds); marks contribute complete."""
     return outbox(run, rnd, Stage.CONTRIBUTE, "meta.json")
 
 
@@ -220,8 +248,13 @@ def partial_kept(run: str, rnd: int) -> str:
 
 
 def partial_out(run: str, rnd: int, to: str) -> str:
-    """A hop's partial sum, sealed to ``to`` (the next hop or the host)."""
+    """A hop's partial sum, sealed to ``to`` (the next hop or the host) and signed."""
     return outbox(run, rnd, Stage.RING_HOP, f"to-{to}")
+
+
+def partial_out_prefix(run: str, rnd: int) -> str:
+    """Every recipient a hop sealed its partial sum to (its routing record)."""
+    return outbox(run, rnd, Stage.RING_HOP, "to-")
 
 
 def partial_in(run: str, rnd: int, sender: str) -> str:
@@ -234,13 +267,23 @@ def ring_sum(run: str, rnd: int, sender: str) -> str:
     return host_stage(run, rnd, Stage.RING_HOP, f"from-{sender}")
 
 
+def consistency_record(run: str, rnd: int) -> str:
+    """The survivor set a client signed: it never signs another one for the round."""
+    return private(run, rnd, Stage.CONSISTENCY, "record")
+
+
+def consistency_signature(run: str, rnd: int) -> str:
+    """A client's signature over the survivor set (SecAgg's consistency check)."""
+    return outbox(run, rnd, Stage.CONSISTENCY, "signature")
+
+
 def reveal_record(run: str, rnd: int) -> str:
     """What a client revealed, kept sealed so that a rerun never reveals anything else."""
     return private(run, rnd, Stage.REVEAL, "record")
 
 
 def revealed_shares(run: str, rnd: int) -> str:
-    """A client's revealed shares, sealed to the host."""
+    """A client's revealed shares, sealed to the host and signed."""
     return outbox(run, rnd, Stage.REVEAL, "shares")
 
 

@@ -3,11 +3,15 @@
 In the embedded default their bodies run inside the host's round flow (each stage a
 task run, see flows/dispatch.py); in a deployment, each account's worker runs them on
 the account's own work pool (``prefect.yaml``). Either way a client stage sees only
-its own account's store and keys. The configuration is passed ``quote``d: Prefect
-then skips walking it for upstream dependencies (2.5 ms of every task run here).
+its own account's store and keys, and computes the round's plan itself. The
+configuration is passed ``quote``d: Prefect then skips walking it for upstream
+dependencies (2.5 ms of every task run here). Parameters are plain JSON values
+(signatures travel base64-encoded), so the same flows run as deployments.
 """
 
 from __future__ import annotations
+
+import base64
 
 from prefect import flow
 from prefect.utilities.annotations import quote
@@ -15,22 +19,31 @@ from prefect.utilities.annotations import quote
 from fedring.config import FederationConfig
 from flows.progress import report
 from tasks.advertise import advertise, enrol
+from tasks.consistency import sign_survivors
 from tasks.contribute import contribute
 from tasks.reveal import reveal
 from tasks.ring import ring_hop
+from tasks.share_keys import share
 
 
 @flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
 def client_enrol(cfg: FederationConfig, account: str) -> None:
-    """Create this account's keys (once) and publish its public keys."""
+    """Create this account's identity and keys (once) and publish its signed public keys."""
     enrol(quote(cfg), account)
 
 
 @flow(name="client-advertise", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
-    """Round secrets, public key and sealed shares."""
+    """Round secrets; the signed round key, self-mask commitment and model digest."""
     report(rnd, "advertise", account)
     return advertise(quote(cfg), account, roster, rnd)
+
+
+@flow(name="client-share-keys", flow_run_name="{account}-round-{rnd}", persist_result=False)
+def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+    """Accept the round's advertisements; the Shamir shares of the round secrets, sealed and signed."""
+    report(rnd, "share-keys", account)
+    return share(quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -42,13 +55,22 @@ def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
 def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None) -> dict:
-    """Open the partial sum, add the masked vector, seal the sum to the next hop."""
+    """Open the partial sum, add the masked vector, send the sum to the next hop."""
     report(rnd, "ring-hop", account)
     return ring_hop(quote(cfg), account, roster, rnd, to, came_from)
 
 
+@flow(name="client-consistency", flow_run_name="{account}-round-{rnd}", persist_result=False)
+def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
+    """Check the announced survivor set and sign it."""
+    report(rnd, "consistency", account)
+    return sign_survivors(quote(cfg), account, roster, rnd, survivors, dropped)
+
+
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
-def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
-    """Reveal the shares the host needs to unmask, sealed to the host."""
+def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str],
+                  dropped: list[str], signatures: dict[str, str]) -> dict:
+    """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
     report(rnd, "reveal", account)
-    return reveal(quote(cfg), account, roster, rnd, survivors, dropped)
+    decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
+    return reveal(quote(cfg), account, roster, rnd, survivors, dropped, decoded)

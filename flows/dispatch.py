@@ -3,21 +3,30 @@
 ``embedded`` (the default): the client flow's body runs inside the host's round flow,
 so its stage shows up there as a task named after the stage and the account. A task
 run costs about 3 ms; a subflow costs about 0.16 s of API round trips, and with one
-per account and stage (4·N a round) that was a tenth of a 10-account round
+per account and stage that was a tenth of a 10-account round
 (``benchmarks/bench_round.py``). ``subflows``: each client stage is a flow run of its
 own in the same process (flow heartbeats off: a sync subflow otherwise waits about
 1 s for its heartbeat thread), which shows client flow runs in the UI as deployments
 would. ``deployments``: the host asks Prefect to run the account's deployment on that
-account's work pool and waits for it, as a real federation does.
+account's work pool and waits for it.
 
-Whatever the mode, a stage ends as an Outcome: a client that failed after its retries
-is ``ok=False``, which the round turns into a dropout; an IntegrityError (tampering,
-replay) is raised instead, because it must stop the round.
+Dropouts are declared, not inferred. A stage ends as an Outcome with ``ok=False`` only
+when the failure means "this account is unavailable": storage unreachable, denied or
+without valid credentials after the retries, or the account's own refusal
+(``StageRefused``). Anything else stops the round: an ``IntegrityError`` (tampering,
+replay, a host misbehaving) names the account and the stage; any other exception (a
+bug, ``ObjectExists``, a missing object) becomes ``StageFailed`` naming both.
+
+Decisions are recorded before the round acts on them (``RecordBook``): a rerun replays
+a recorded decision and never dispatches that stage again; a stage whose decision was
+never recorded (the round stopped first, for example with too few survivors) runs again
+for every account, and each account adopts what it already wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -26,11 +35,18 @@ from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 
-from fedring.errors import IntegrityError
-from fedring.round.records import read_record, write_record
+from fedring.errors import IntegrityError, ObjectExists, ObjectNotFound, StageFailed, StageRefused, StorageError, TooFewSurvivors
+from fedring.layout import stage_record
 from fedring.storage import Store
 
 Mode = Literal["embedded", "subflows", "deployments"]
+
+
+def is_dropout(exc: BaseException) -> bool:
+    """Whether a failed stage means "this account is unavailable" (a declared dropout)."""
+    if isinstance(exc, StageRefused):
+        return True
+    return isinstance(exc, StorageError) and not isinstance(exc, (ObjectExists, ObjectNotFound))
 
 
 @dataclass(frozen=True)
@@ -44,17 +60,20 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RecordBook:
-    """The host's stage records of one round (see fedring.round.records)."""
+    """The host's record of one round's decisions, in its own bucket (immutable, written once)."""
 
     store: Store
     run: str
     rnd: int
 
     def read(self, stage: str, name: str) -> dict | None:
-        return read_record(self.store, self.run, self.rnd, stage, name)
+        key = stage_record(self.run, self.rnd, stage, name)
+        return json.loads(self.store.get(key)) if self.store.exists(key) else None
 
-    def write(self, stage: str, name: str, outcome: Outcome) -> dict:
-        return write_record(self.store, self.run, self.rnd, stage, name, ok=outcome.ok, result=outcome.result, error=outcome.error)
+    def write(self, stage: str, name: str, record: dict) -> dict:
+        """Record ``record`` unless a record is there already; returns the one that stands."""
+        data = json.dumps(record, sort_keys=True).encode()
+        return json.loads(self.store.put_once(stage_record(self.run, self.rnd, stage, name), data))
 
 
 def deployment_name(flow: Flow, account: str) -> str:
@@ -62,13 +81,17 @@ def deployment_name(flow: Flow, account: str) -> str:
     return f"{flow.name}/{account}"
 
 
+def _failed(exc: BaseException) -> Outcome:
+    return Outcome(ok=False, result={}, error=f"{type(exc).__name__}: {exc}")
+
+
 def _in_host_flow(flow: Flow, account: str, **params: Any) -> Outcome:
     try:
         value = flow.fn(account=account, **params)
-    except IntegrityError:
+    except Exception as exc:
+        if is_dropout(exc):
+            return _failed(exc)
         raise
-    except Exception as exc:  # the stage failed after its retries: a dropout
-        return Outcome(ok=False, result={}, error=f"{type(exc).__name__}: {exc}")
     return Outcome(ok=True, result=value if isinstance(value, dict) else {})
 
 
@@ -81,10 +104,9 @@ def _from_state(state: State) -> Outcome:
         return Outcome(ok=True, result=value if isinstance(value, dict) else {})
     try:
         state.result(raise_on_failure=True)
-    except IntegrityError:
-        raise
-    except Exception:
-        pass
+    except Exception as exc:
+        if not is_dropout(exc) and isinstance(exc, IntegrityError):
+            raise
     return Outcome(ok=False, result={}, error=state.message or state.name or "failed")
 
 
@@ -93,6 +115,8 @@ def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
         return _dispatch(flow, account, mode, **params)
     except IntegrityError as exc:
         raise IntegrityError(f"{flow.name} of account {account!r}: {exc}") from exc
+    except Exception as exc:
+        raise StageFailed(f"{flow.name} of account {account!r} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _dispatch(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
@@ -124,28 +148,32 @@ def run_clients(flow: Flow, accounts: Sequence[str], mode: Mode, **params: Any) 
 
 
 def run_stage(
-    flow: Flow,
-    accounts: Sequence[str],
-    mode: Mode,
-    *,
-    records: RecordBook,
-    stage: str,
-    label: Callable[[str], str] = lambda account: account,
-    **params: Any,
+    flow: Flow, accounts: Sequence[str], mode: Mode, *, records: RecordBook, stage: str, need: int, **params: Any
 ) -> dict[str, dict]:
-    """Run a client stage where no record says how it went; record each outcome.
+    """Run a client stage for every account, unless its decision was recorded; record the decision.
 
-    Returns account -> record (``ok``, ``result``, ``error``). Recorded outcomes are
-    replayed on a rerun, so the round makes the same decisions as before.
+    Returns account -> {"ok", "result", "error"}. With fewer than ``need`` accounts ok,
+    raises TooFewSurvivors and records nothing, so that a rerun tries the stage again.
     """
-    outcomes: dict[str, dict] = {}
-    todo = []
-    for account in accounts:
-        found = records.read(stage, label(account))
-        if found is not None:
-            outcomes[account] = found
-        else:
-            todo.append(account)
-    for account, outcome in run_clients(flow, todo, mode, **params).items():
-        outcomes[account] = records.write(stage, label(account), outcome)
-    return outcomes
+    found = records.read(stage, "decision")
+    if found is not None:
+        return found
+    outcomes = run_clients(flow, accounts, mode, **params)
+    ok = [a for a, o in outcomes.items() if o.ok]
+    if len(ok) < need:
+        failed = {a: o.error for a, o in outcomes.items() if not o.ok}
+        raise TooFewSurvivors(
+            f"round {records.rnd} {stage}: {len(ok)} of {len(accounts)} accounts left, {need} needed; "
+            f"missing: {', '.join(failed)}. Nothing was committed. ({'; '.join(f'{a}: {e}' for a, e in failed.items())})"
+        )
+    decision = {a: {"ok": o.ok, "result": o.result, "error": o.error} for a, o in outcomes.items()}
+    return records.write(stage, "decision", decision)
+
+
+def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str, **params: Any) -> dict:
+    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded."""
+    found = records.read(stage, name)
+    if found is not None:
+        return found
+    o = run_client(flow, account, mode, **params)
+    return records.write(stage, name, {"ok": o.ok, "result": o.result, "error": o.error})

@@ -35,5 +35,6 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
     clock.lap("aggregate")
     return finish_round(
         cfg, rnd, model_key, clock, host=None, metas=metas, participants=survivors, dropped=dropped,
+        training={"loss_sum": sum(m["loss"] * m["samples"] for m in metas.values()), "clipped": 0},
         bytes_sent={a: m["bytes_sent"] for a, m in metas.items()},
     )

@@ -51,6 +51,7 @@ def finish_round(
     *,
     host: Host | None,
     metas: dict[str, dict],
+    training: dict,
     participants: list[str],
     dropped: list[str],
     bytes_sent: dict[str, int],
@@ -58,19 +59,19 @@ def finish_round(
 ) -> dict:
     """Evaluate the new model, commit the round with its metrics, report it; returns the manifest.
 
-    ``metas`` are the participants' public training metadata (samples, loss, seconds,
-    clipped); ``host`` opens a sealed model (None in the plaintext baseline).
+    ``metas`` are the participants' public metadata (samples, seconds); ``training`` the
+    totals of their training loss and clipped coordinates (``loss_sum``, ``clipped``);
+    ``host`` opens and signs a sealed model (None in the plaintext baseline).
     """
     evaluation = evaluate(cfg, model_key, rnd, host)
     clock.lap("evaluate")
-    samples = sum(m["samples"] for m in metas.values())
     metrics = {
         "round": rnd,
         **evaluation,
-        "train_loss": sum(m["loss"] * m["samples"] for m in metas.values()) / samples,
+        "train_loss": training["loss_sum"] / sum(m["samples"] for m in metas.values()),
         "participants": participants,
         "dropped": dropped,
-        "clipped": sum(m.get("clipped", 0) for m in metas.values()),
+        "clipped": training["clipped"],
         "stage_seconds": clock.seconds,
         "train_seconds": {a: m["train_seconds"] for a, m in metas.items()},
         "bytes_sent": bytes_sent,
@@ -78,7 +79,7 @@ def finish_round(
         "secure": host is not None,
     }
     metrics["seconds"] = sum(clock.seconds.values())
-    manifest = commit(cfg, rnd, model_key, metrics)
+    manifest = commit(cfg, rnd, model_key, metrics, host)
     report(rnd, "commit", done=True, accuracy=evaluation["accuracy"])
     kind = "secure round" if host is not None else "round"
     create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows([metrics]), description=f"{kind} {rnd} of run {cfg.run}")

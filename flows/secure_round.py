@@ -1,17 +1,21 @@
 """One round of secure aggregation, as a Prefect flow.
 
-broadcast → advertise (clients) → relay → contribute (clients) → ring hops (clients,
-in ring order, routed by ``fedring.secagg.ring_route``) → reveal (clients) → unmask and
+broadcast → advertise (clients) → relay → share keys (clients) → relay → contribute
+(clients) → ring hops (clients, in ring order, routed by ``fedring.secagg.ring_route``)
+→ consistency check (survivors sign the survivor set) → reveal (survivors) → unmask and
 aggregate → evaluate → commit.
 
 Client stages run as client flows (``flows/client.py``, see ``flows/dispatch.py``); host
-stages are tasks. An account whose stage fails after its retries is dropped for the
-round; the round goes on while at least ``threshold`` accounts remain, else it fails
-with TooFewSurvivors and commits nothing. Every outcome is recorded, so a rerun replays
-the same decisions and dispatches only what never finished.
+stages are tasks. An account that is unavailable or refuses a stage is dropped for the
+round (a declared dropout); the round goes on while at least ``threshold`` accounts
+remain, else it fails with TooFewSurvivors and commits nothing. Any other failure stops
+the round naming account and stage. Decisions are recorded before the round acts on
+them, so a rerun replays them and runs only what never finished.
 """
 
 from __future__ import annotations
+
+import base64
 
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
@@ -21,12 +25,21 @@ from fedring.layout import Stage, hop_record_name
 from fedring.round.party import Host
 from fedring.round.plan import RoundPlan
 from fedring.secagg import Hop, Relay, ring_route
-from flows.client import client_advertise, client_contribute, client_reveal, client_ring_hop
-from flows.dispatch import Mode, RecordBook, run_stage
+from flows.client import (
+    client_advertise,
+    client_consistency,
+    client_contribute,
+    client_reveal,
+    client_ring_hop,
+    client_share_keys,
+)
+from flows.dispatch import Mode, RecordBook, run_stage, run_step
 from flows.round_tail import StageClock, finish_round, require_survivors
 from tasks.advertise import load_host, relay_advertisements
+from tasks.consistency import collect_signatures
 from tasks.model import broadcast
 from tasks.ring import relay_partial
+from tasks.share_keys import relay_shares
 from tasks.unmask import round_report, unmask
 
 
@@ -43,46 +56,55 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     book = RecordBook(host.store, cfg.run, rnd)
     clock = StageClock(rnd)
     common = {"cfg": cfg, "roster": roster, "rnd": rnd}
+    stage = {"mode": dispatch, "records": book, "need": plan.threshold}
 
     broadcast(cfg, rnd, accounts)
     clock.lap("broadcast")
 
-    advertised_out = run_stage(client_advertise, accounts, dispatch, records=book, stage=Stage.ADVERTISE, **common)
+    advertised_out = run_stage(client_advertise, accounts, stage=Stage.ADVERTISE, **stage, **common)
     advertised = _ok(advertised_out)
-    require_survivors(rnd, Stage.ADVERTISE, advertised, accounts, plan.threshold)
-    relay_advertisements(quote(host), plan, advertised)
+    seeded = relay_advertisements(quote(host), plan, advertised)
     clock.lap(Stage.ADVERTISE)
 
-    contributed_out = run_stage(client_contribute, advertised, dispatch, records=book, stage=Stage.CONTRIBUTE, **common)
+    shared_out = run_stage(client_share_keys, advertised, stage=Stage.SHARES, **stage, **common)
+    shared = _ok(shared_out)
+    relay_shares(quote(host), quote(seeded), shared)
+    clock.lap(Stage.SHARES)
+
+    contributed_out = run_stage(client_contribute, shared, stage=Stage.CONTRIBUTE, **stage, **common)
     contributors = _ok(contributed_out)
-    require_survivors(rnd, Stage.CONTRIBUTE, contributors, accounts, plan.threshold)
     clock.lap(Stage.CONTRIBUTE)
 
     survivors, last_hops = [], []
-    for hops in plan.ring_plan.rings:
+    for hops in seeded.ring_plan.rings:
         live = [h for h in hops if h in contributors]
-        alive, last = _run_ring(host, plan, live, dispatch, book, common)
+        alive, last = _run_ring(host, seeded, live, dispatch, book, common)
         survivors += alive
         last_hops += [last] if last else []
     survivors.sort()
-    dropped = sorted(set(advertised) - set(survivors))
+    dropped = sorted(set(shared) - set(survivors))
     require_survivors(rnd, Stage.RING_HOP, survivors, accounts, plan.threshold)
     clock.lap(Stage.RING_HOP)
 
-    revealed_out = run_stage(client_reveal, survivors, dispatch, records=book, stage=Stage.REVEAL,
-                             survivors=survivors, dropped=dropped, **common)
+    who = {"survivors": survivors, "dropped": dropped}
+    signed_out = run_stage(client_consistency, survivors, stage=Stage.CONSISTENCY,
+                           **{**stage, "need": seeded.signatures_needed}, **who, **common)
+    signatures = collect_signatures(quote(host), quote(seeded), _ok(signed_out))
+    clock.lap(Stage.CONSISTENCY)
+
+    encoded = {name: base64.b64encode(blob).decode() for name, blob in signatures.items()}
+    revealed_out = run_stage(client_reveal, survivors, stage=Stage.REVEAL, **stage, **who, signatures=encoded, **common)
     clock.lap(Stage.REVEAL)
 
-    model_key = unmask(quote(host), plan, last_hops, survivors, dropped, advertised)
+    model_key, training = unmask(quote(host), plan, last_hops, survivors, dropped, _ok(revealed_out), advertised)
     clock.lap(Stage.UNMASK)
 
     metas, sent = round_report(quote(host), plan, survivors, accounts)
-    reused = {
-        stage: sorted(a for a, o in out.items() if o["result"].get("reused"))
-        for stage, out in ((Stage.ADVERTISE, advertised_out), (Stage.CONTRIBUTE, contributed_out), (Stage.REVEAL, revealed_out))
-    }
+    outs = {Stage.ADVERTISE: advertised_out, Stage.SHARES: shared_out, Stage.CONTRIBUTE: contributed_out,
+            Stage.REVEAL: revealed_out}
+    reused = {s: sorted(a for a, o in out.items() if o["result"].get("reused")) for s, out in outs.items()}
     return finish_round(
-        cfg, rnd, model_key, clock, host=host, metas=metas, participants=survivors,
+        cfg, rnd, model_key, clock, host=host, metas=metas, training=training, participants=survivors,
         dropped=sorted(set(accounts) - set(survivors)), bytes_sent=sent, reused=reused,
     )
 
@@ -95,15 +117,13 @@ def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book
         step = steps[done]
         done += 1
         if isinstance(step, Relay):
-            relay_partial(quote(host), plan, step.sender, step.recipient)
+            relay_partial(quote(host), quote(plan), step.sender, step.recipient)
             continue
-        outcome = run_stage(client_ring_hop, [step.account], dispatch, records=book, stage=Stage.RING_HOP,
-                            label=lambda a, t=step.to: hop_record_name(a, t), to=step.to, came_from=step.came_from, **common)
-        if isinstance(step, Hop) and not outcome[step.account]["ok"]:
-            get_run_logger().warning("round %d ring-hop: %s failed (%s); bypassing it",
-                                     plan.rnd, step.account, outcome[step.account]["error"])
+        outcome = run_step(client_ring_hop, step.account, dispatch, records=book, stage=Stage.RING_HOP,
+                           name=hop_record_name(step.account, step.to), to=step.to, came_from=step.came_from, **common)
+        if isinstance(step, Hop) and not outcome["ok"]:
+            get_run_logger().warning("round %d ring-hop: %s failed (%s); bypassing it", plan.rnd, step.account, outcome["error"])
             failed.add(step.account)
     alive = [h for h in live if h not in failed]
     last = next((s.sender for s in reversed(steps) if isinstance(s, Relay) and s.recipient == host.name), None)
     return alive, last
-

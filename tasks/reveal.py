@@ -13,9 +13,11 @@ from tasks._retry import RETRY_OPTIONS
 
 
 @task(name="reveal", task_run_name="reveal-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
-def reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
-    """Client: reveal, sealed to the host, survivors' self-mask shares and dropped accounts' key shares."""
+def reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str],
+           dropped: list[str], signatures: dict[str, bytes]) -> dict:
+    """Client: once the survivor set is signed by enough survivors, reveal the shares the host needs."""
     plan = RoundPlan.create(cfg, roster, rnd)
-    result = core.reveal(client_party(cfg, account), plan, survivors=survivors, dropped=dropped, host=cfg.host.name)
+    result = core.reveal(client_party(cfg, account), plan, survivors=survivors, dropped=dropped,
+                         signatures=signatures, host=cfg.host.name)
     log_stage(account, rnd, "reveal", result)
     return result

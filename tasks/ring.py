@@ -14,13 +14,14 @@ from tasks._retry import RETRY_OPTIONS
 
 @task(name="ring-hop", task_run_name="ring-hop-{account}-round-{rnd}-to-{to}", persist_result=False, **RETRY_OPTIONS)
 def ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None) -> dict:
-    """Client: add the masked vector to the received partial sum; seal the sum to the next hop."""
-    result = core.ring_hop(client_party(cfg, account), RoundPlan.create(cfg, roster, rnd), to=to, came_from=came_from)
+    """Client: add the masked vector to the received partial sum; send the sum to the next hop."""
+    plan = RoundPlan.create(cfg, roster, rnd)
+    result = core.ring_hop(client_party(cfg, account), plan, to=to, came_from=came_from, host=cfg.host.name)
     log_stage(account, rnd, f"ring-hop to {to}", result)
     return result
 
 
 @task(name="relay-partial", persist_result=False, **RETRY_OPTIONS)
 def relay_partial(host: Host, plan: RoundPlan, sender: str, recipient: str) -> int:
-    """Host: move a sealed partial sum from one hop's outbox to the next hop's inbox (or the host)."""
+    """Host: move a signed sealed partial sum from one hop's outbox to the next hop's inbox (or the host)."""
     return core.relay_partial(host, plan, sender=sender, recipient=recipient)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
+from fedring.round import unmask as core
 from fedring.round.contribute import published_meta
 from fedring.round.party import Host
 from fedring.round.plan import RoundPlan
-from fedring.round import unmask as core
 from tasks._retry import RETRY_OPTIONS
 
 
 @task(name="unmask-and-aggregate", persist_result=False, **RETRY_OPTIONS)
-def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[str], dropped: list[str], advertised: list[str]) -> str:
-    """Open the ring sums, unmask with the revealed shares, aggregate, seal; returns the model key."""
-    key, stats = core.unmask_and_aggregate(host, plan, last_hops=last_hops, survivors=survivors, dropped=dropped, advertised=advertised)
+def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[str], dropped: list[str],
+           revealers: list[str], advertised: list[str]) -> tuple[str, dict]:
+    """Open the ring sums, unmask with the revealed shares, aggregate, seal; the model key and statistics."""
+    key, stats = core.unmask_and_aggregate(host, plan, last_hops=last_hops, survivors=survivors, dropped=dropped,
+                                           revealers=revealers, advertised=advertised)
     get_run_logger().info("round %d unmasked: %d survivors, %d dropped %s", plan.rnd, len(survivors), len(dropped), stats)
-    return key
+    return key, stats
 
 
 @task(name="round-report", persist_result=False, **RETRY_OPTIONS)

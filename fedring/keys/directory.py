@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from fedring.errors import ConfigError, UnknownKey
+from fedring.errors import ConfigError, IntegrityError, UnknownKey
 from fedring.keys.attributes import PublicKey, key_id
 from fedring.keys.files import unb64
 from fedring.layout import check_name
@@ -24,6 +24,11 @@ class PublicDirectory:
         self._keys: dict[str, PublicKey] = {}
         for key in keys:
             known = self._keys.get(key.attribute)
+            if known is not None and key.epoch == known.epoch and key.key_id != known.key_id:
+                raise IntegrityError(
+                    f"two different keys claim {key.attribute} epoch {key.epoch} ({known.key_id}, {key.key_id}); "
+                    "one of the documents is forged or the authority reused an epoch"
+                )
             if known is None or key.epoch > known.epoch:
                 self._keys[key.attribute] = key
 

@@ -1,11 +1,20 @@
-"""An account's long-term identity: X25519 for encryption, Ed25519 for signatures."""
+"""An account's long-term identity: X25519 for encryption, Ed25519 for signatures.
+
+The Ed25519 public key is the account's *pin*: every organisation lists every account's
+pin in its own federation file (``identity: ed25519:<64 hex digits>``), exchanged out of
+band, and checks every signed statement against it (``fedring.keys.signed``). Signing
+and verifying use ``cryptography`` (OpenSSL): RFC 8032 signatures are deterministic, so
+signing the same statement twice gives the same bytes.
+"""
 
 from __future__ import annotations
 
 import json
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from Crypto.PublicKey import ECC
-from Crypto.Signature import eddsa
 
 from fedring.errors import ConfigError, IntegrityError
 from fedring.keys.attributes import x25519_public
@@ -19,7 +28,7 @@ class Identity(PrivateFile):
     def __init__(self, account: str, x25519: bytes, ed25519: bytes) -> None:
         self.account = check_name("account", account)
         self._x25519 = x25519
-        self._signer = eddsa.new(eddsa.import_private_key(ed25519), "rfc8032")
+        self._signer = Ed25519PrivateKey.from_private_bytes(ed25519)
         self._ed25519 = ed25519
 
     @classmethod
@@ -33,7 +42,12 @@ class Identity(PrivateFile):
 
     @property
     def signing_public(self) -> bytes:
-        return eddsa.import_private_key(self._ed25519).public_key().export_key(format="raw")
+        return self._signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def pin(self) -> str:
+        """What others put in their federation file for this account: ``ed25519:<hex>``."""
+        return format_pin(self.signing_public)
 
     def sign(self, data: bytes) -> bytes:
         """A 64-byte Ed25519 (RFC 8032) signature over ``data``."""
@@ -43,8 +57,8 @@ class Identity(PrivateFile):
     def verify(public: bytes, data: bytes, signature: bytes) -> None:
         """Raise IntegrityError unless ``signature`` is ``public``'s signature over ``data``."""
         try:
-            eddsa.new(eddsa.import_public_key(public), "rfc8032").verify(data, signature)
-        except ValueError:
+            Ed25519PublicKey.from_public_bytes(public).verify(signature, data)
+        except (InvalidSignature, ValueError):
             raise IntegrityError("signature verification failed") from None
 
     def to_json(self) -> str:
@@ -60,3 +74,23 @@ class Identity(PrivateFile):
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"malformed identity: {exc}") from exc
 
+
+
+PIN_PREFIX = "ed25519:"
+
+
+def format_pin(public: bytes) -> str:
+    return PIN_PREFIX + public.hex()
+
+
+def parse_pin(text: str) -> bytes:
+    """The 32-byte Ed25519 public key of a pin ``ed25519:<64 hex digits>``; ValueError otherwise."""
+    if not text.startswith(PIN_PREFIX):
+        raise ValueError(f"an identity pin starts with {PIN_PREFIX!r}, got {text[:20]!r}")
+    try:
+        public = bytes.fromhex(text[len(PIN_PREFIX):])
+    except ValueError:
+        raise ValueError("an identity pin is 'ed25519:' and 64 hex digits") from None
+    if len(public) != 32:
+        raise ValueError("an identity pin is 'ed25519:' and 64 hex digits")
+    return public

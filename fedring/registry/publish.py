@@ -30,8 +30,7 @@ from fedring import layout
 from fedring.registry import catalog, signing
 from fedring.registry.card import CONTENT_TYPE, build_card, canonical, envelope_context
 from fedring.round.model import open_model
-from fedring.round.party import host_party
-from fedring.round.party import Party, keys_dir
+from fedring.round.party import Party, host_party, keys_dir
 from fedring.storage import Store
 
 

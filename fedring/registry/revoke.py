@@ -118,8 +118,7 @@ def revoke(
     finish an interrupted revocation without rotating twice). ``store`` overrides the
     host's bucket as the registry (for instance one opened with other credentials).
     """
-    from fedring.round.party import host_party
-    from fedring.round.party import keys_dir, publish_public_keys
+    from fedring.round.party import host_party, keys_dir, load_identity, publish_public_keys
     from fedring.storage import owner_store
 
     issuer = attribute.split(":", 1)[0]
@@ -133,7 +132,7 @@ def revoke(
         authority, _ = rotate(authority_dir, attribute)
         docs.append(authority.public_document())
         if issuer in members:
-            publish_public_keys(owner_store(cfg, issuer), authority)
+            publish_public_keys(owner_store(cfg, issuer), authority, load_identity(cfg, issuer))
     elif authority_dir is not None:
         docs.append(json.loads((authority_dir / "public.json").read_text()))
     party = host_party(cfg)

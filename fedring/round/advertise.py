@@ -1,89 +1,137 @@
-"""Advertise: each account draws its round secrets and shares them; the host relays.
+"""Advertise: each account publishes its round key, signed; the host relays every advertisement.
 
-Bonawitz et al. 2017 (https://eprint.iacr.org/2017/281), AdvertiseKeys and ShareKeys.
+Bonawitz et al. 2017 (https://eprint.iacr.org/2017/281), AdvertiseKeys.
 
-- ``publish_directory`` (host, once per run): every account's public attribute keys,
-  delivered to each client, so that clients can seal to one another.
+- ``publish_directory`` (host, once per run): every account's signed public-key
+  document, delivered to each client, so that clients can seal to one another.
 - ``advertise`` (client): draw the round secrets (X25519 key a_i, self-mask seed b_i),
-  keep them sealed to itself, write the Shamir shares of both (t of the holders: the
-  account's graph neighbours and itself) each sealed to its holder, in one outbox
-  object, and the round public key last (it marks the stage complete).
-- ``relay_advertisements`` (host): give every advertiser the round's key list and, in
-  one inbox object, the shares sealed to it.
-- ``round_keys`` (client): read the key list the host relayed (used by contribute).
+  keep them sealed to itself, and publish a signed advertisement: the round public key
+  A_i, a commitment to b_i, and the digest of the global model it received (checked
+  against the host's signature).
+- ``relay_advertisements`` (host): check each advertisement and give every advertiser
+  all of them. The round's graph and ring order are seeded by all advertised keys
+  (``RoundPlan.seeded``), so the host does not choose them.
+- ``accept_view`` (client): check every relayed advertisement against its author's pin,
+  refuse a view with another model digest or fewer than t members, and keep the view it
+  accepted: every later stage of the round holds to it.
 
-The shares are made before any training: an account that masks with a neighbour must
-be sure the neighbour's key can be rebuilt if the neighbour then fails.
+Every write is safe to repeat: the secrets are kept once (a retry adopts them) and an
+Ed25519 signature is deterministic, so a rerun writes the same advertisement.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 
-from fedring.layout import Stage, directory, own_shares, round_keys as round_keys_key, round_public_key
-from fedring.layout import round_secrets, shares_in, shares_out
+from fedring.errors import IntegrityError
+from fedring.keys.signed import canonical
+from fedring.layout import Stage, accepted_view, advertisement, advertisements_in, directory, round_secrets
+from fedring.round.model import received_digest
 from fedring.round.party import Host, Party, latest_public_keys
 from fedring.round.plan import RoundPlan
-from fedring.round.wire import decode_shares, encode_shares
-from fedring.secagg import make_shares, new_round_secrets, public_key_bytes
+from fedring.round.wire import decode_bundle, encode_bundle
+from fedring.secagg import RoundSecrets, new_round_secrets, public_key_bytes, self_commitment
 
 
 def publish_directory(host: Host) -> None:
-    """Host: gather every account's public keys and give each client the directory."""
+    """Host: gather every account's signed public keys and give each client the directory."""
     clients = [a.name for a in host.cfg.accounts]
-    docs = [latest_public_keys(host.store)] + [latest_public_keys(host.view(a)) for a in clients]
-    payload = json.dumps(docs, sort_keys=True).encode()
+    docs = {host.name: latest_public_keys(host.store)} | {a: latest_public_keys(host.view(a)) for a in clients}
+    payload = encode_bundle(docs)
     for name in clients:
         host.view(name).put(directory(host.run), payload)
 
 
-def advertise(party: Party, plan: RoundPlan) -> dict:
-    """Client: draw this round's secrets, keep them sealed, publish the public key and sealed shares."""
+def round_secrets_of(party: Party, plan: RoundPlan) -> RoundSecrets:
+    """This account's secrets of the round: drawn once, then the kept ones (a retry adopts them)."""
+    kept = party.keep(round_secrets(plan.run, plan.rnd), new_round_secrets().to_bytes(), rnd=plan.rnd, stage=Stage.ADVERTISE)
+    return RoundSecrets.from_bytes(kept)
+
+
+def advertise(party: Party, plan: RoundPlan, *, host: str) -> dict:
+    """Client: publish the signed round key, self-mask commitment and model digest."""
     rnd, me = plan.rnd, party.name
-    done_key = round_public_key(plan.run, rnd)
-    if party.store.exists(done_key):
+    key = advertisement(plan.run, rnd)
+    if party.store.exists(key):
         return {"reused": True, "bytes_sent": 0}
-    secrets = new_round_secrets()
-    party.keep(round_secrets(plan.run, rnd), secrets.to_bytes(), rnd=rnd, stage=Stage.ADVERTISE)
-    shares = make_shares(
-        secrets, me=me, holders=plan.holders(me), threshold=plan.threshold, run=plan.run, rnd=rnd, roster=list(plan.roster)
-    )
-    party.keep(own_shares(plan.run, rnd, me), shares.pop(me), rnd=rnd, stage=Stage.SHARES)
-    # One object for all holders (each share sealed to its holder): the host splits it.
-    bundle = encode_shares({holder: party.seal_to(holder, blob, rnd=rnd, stage=Stage.SHARES) for holder, blob in shares.items()})
-    party.store.put(shares_out(plan.run, rnd), bundle)
-    public = public_key_bytes(secrets)
-    party.store.put(done_key, public)  # written last: marks the stage complete
-    return {"reused": False, "bytes_sent": len(bundle) + len(public)}
+    digest = received_digest(party, rnd, host=host)
+    secrets = round_secrets_of(party, plan)
+    body = canonical({
+        "public_key": public_key_bytes(secrets).hex(),
+        "commitment": self_commitment(secrets.self_seed, run=plan.run, rnd=rnd, owner=me).hex(),
+        "model": digest,
+    })
+    statement = party.sign(Stage.ADVERTISE, body, rnd=rnd)
+    party.store.put(key, statement)
+    return {"reused": False, "bytes_sent": len(statement)}
 
 
-def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> int:
-    """Host: give every advertiser the round's public keys and the shares sealed to it; returns bytes."""
-    views = {a: host.view(a, rnd=plan.rnd) for a in advertised}
-    keys = {a: views[a].get(round_public_key(plan.run, plan.rnd)).hex() for a in advertised}
-    payload = json.dumps(keys, sort_keys=True).encode()
-    moved = 0
+@dataclass(frozen=True)
+class View:
+    """The round as one account accepted it: members' keys and commitments, model, seeded plan."""
+
+    plan: RoundPlan
+    public_keys: dict[str, bytes]
+    commitments: dict[str, bytes]
+    model: str  # digest of the global model every member advertised
+    digest: str  # digest of the accepted advertisements, signed again in the consistency check
+
+
+def read_view(party: Party, plan: RoundPlan, bundle: bytes) -> View:
+    """Check a bundle of advertisements against their authors' pins; the round view they make."""
+    statements = decode_bundle(bundle)
+    keys, commitments, models = {}, {}, {}
+    for name, statement in statements.items():
+        body = json.loads(party.verify(statement, Stage.ADVERTISE, name, rnd=plan.rnd))
+        keys[name] = bytes.fromhex(body["public_key"])
+        commitments[name] = bytes.fromhex(body["commitment"])
+        models[name] = body["model"]
+    if len(set(models.values())) > 1:
+        detail = ", ".join(f"{a}: {d[:12]}" for a, d in sorted(models.items()))
+        raise IntegrityError(f"round {plan.rnd}: the host sent different global models to different accounts ({detail})")
+    if len(keys) < plan.threshold:
+        raise IntegrityError(
+            f"round {plan.rnd}: the host relayed {len(keys)} advertisement(s), fewer than the threshold "
+            f"{plan.threshold}; {party.name} will not mask with so few"
+        )
+    seeded = plan.seeded(keys)
+    return View(seeded, keys, commitments, next(iter(models.values())), hashlib.sha256(bundle).hexdigest())
+
+
+def accept_view(party: Party, plan: RoundPlan, *, host: str) -> View:
+    """Client: the advertisements the host relayed, checked, kept; the round view from then on.
+
+    The account's own advertisement must be among them, byte for byte, and every
+    member must have advertised the model this account received. Once accepted, the
+    view is kept: a host that rewrites the inbox later changes nothing.
+    """
+    key = accepted_view(plan.run, plan.rnd)
+    if party.store.exists(key):
+        return read_view(party, plan, party.recall(key, rnd=plan.rnd, stage=Stage.SHARES))
+    bundle = party.store.get(advertisements_in(plan.run, plan.rnd))
+    view = read_view(party, plan, bundle)
+    own = party.store.get(advertisement(plan.run, plan.rnd))
+    if decode_bundle(bundle).get(party.name) != own:
+        raise IntegrityError(f"round {plan.rnd}: the host left out or replaced {party.name}'s own advertisement")
+    if view.model != received_digest(party, plan.rnd, host=host):
+        raise IntegrityError(f"round {plan.rnd}: the advertised global model is not the one {party.name} received")
+    kept = party.keep(key, bundle, rnd=plan.rnd, stage=Stage.SHARES)
+    return read_view(party, plan, kept)
+
+
+def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> tuple[RoundPlan, int]:
+    """Host: give every advertiser all advertisements; returns the seeded plan and the bytes moved."""
+    statements = {a: host.view(a, rnd=plan.rnd).get(advertisement(plan.run, plan.rnd)) for a in advertised}
+    bundle = encode_bundle(statements)
+    view = read_view(host, plan, bundle)  # the host checks what it relays, as each client will
     for a in advertised:
-        views[a].put(round_keys_key(plan.run, plan.rnd), payload)
-        moved += len(payload)
-    held: dict[str, dict[str, bytes]] = {a: {} for a in advertised}  # holder -> owner -> sealed share
-    for owner in advertised:
-        for holder, blob in decode_shares(views[owner].get(shares_out(plan.run, plan.rnd))).items():
-            if holder in held and holder in plan.graph[owner]:
-                held[holder][owner] = blob
-    for holder, shares in held.items():
-        bundle = encode_shares(shares)
-        views[holder].put(shares_in(plan.run, plan.rnd), bundle)
-        moved += len(bundle)
-    return moved
+        host.view(a, rnd=plan.rnd).put(advertisements_in(plan.run, plan.rnd), bundle)
+    return view.plan, len(bundle) * len(advertised)
 
 
-def round_keys(party: Party, plan: RoundPlan) -> dict[str, bytes]:
-    """Client: the advertised public keys of the round, as the host relayed them."""
-    raw = json.loads(party.store.get(round_keys_key(plan.run, plan.rnd)))
-    return {name: bytes.fromhex(key) for name, key in raw.items()}
-
-
-def advertised_keys(host: Host, plan: RoundPlan, advertised: list[str]) -> dict[str, bytes]:
-    """Host: the round public key each advertiser published (for unmasking)."""
-    return {a: host.view(a, rnd=plan.rnd).get(round_public_key(plan.run, plan.rnd)) for a in advertised}
+def host_view_of(host: Host, plan: RoundPlan, advertised: list[str]) -> View:
+    """Host: the round view made of the advertisements it relayed (to unmask with)."""
+    statements = {a: host.view(a, rnd=plan.rnd).get(advertisement(plan.run, plan.rnd)) for a in advertised}
+    return read_view(host, plan, encode_bundle(statements))

@@ -1,31 +1,42 @@
-"""A participant of the round: its store, its key ring, and everyone's public keys.
+"""A participant of the round: its store, its keys, its pins of everyone's identity.
 
 Private keys live in a key directory on the account's own machine (never in a bucket):
 ``$FEDRING_KEYS/<account>/`` or, by default, ``keys/<account>/`` beside the local
-storage root. Each account is its own authority and issues itself ``<account>:self``,
-the attribute every protocol message is sealed to.
+storage root. There each account keeps its identity (``identity.json``: the Ed25519 key
+that signs its statements) and its attribute authority; it issues itself
+``<account>:self``, the attribute every protocol message is sealed to.
 
-A client stage gets a ``Party`` (``client_party``): its own store and keys and the
-directory the host delivered. The host's stages get a ``Host`` (``host_party``): a Party
-that also sees each client's bucket through the role it assumes there.
+Pins: the identity keys of all accounts, from the federation file
+(``accounts.*.identity``); an account without a pin is taken from this machine's key
+directory only when this machine holds that account's keys (the embedded default, where
+one operator runs every account). A party checks every statement it reads against the
+pins, never against a key the host hands it.
+
+A client stage gets a ``Party`` (``client_party``); the host's stages get a ``Host``
+(``host_party``), a Party that also sees each client's bucket through its role.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fedring.config import FederationConfig
 from fedring.envelope import open_bytes, seal_bytes
-from fedring.errors import ObjectNotFound
-from fedring.keys import Authority, KeyRing, PublicDirectory, identity_attribute, new_account_keys
+from fedring.errors import ConfigError, ObjectNotFound
+from fedring.keys import Authority, Identity, KeyRing, PublicDirectory, identity_attribute, new_account_keys, signed
+from fedring.keys.identity import parse_pin
 from fedring.layout import PUBLIC_KEYS_PREFIX, directory, outbox_prefix, public_keys
-from fedring.round.wire import context
+from fedring.round.wire import context, decode_bundle
 from fedring.storage import Store, host_store, host_view, owner_store, sha256_hex
 
 KEYS_ENV = "FEDRING_KEYS"
+IDENTITY_FILE = "identity.json"
+PUBLIC_KEYS = "public-keys"  # the kind of statement an authority's public document is
 
 
 def keys_dir(cfg: FederationConfig, account: str) -> Path:
@@ -34,9 +45,37 @@ def keys_dir(cfg: FederationConfig, account: str) -> Path:
     return root / account
 
 
+def load_identity(cfg: FederationConfig, account: str) -> Identity:
+    """The account's identity from its key directory, created (0600) on first use."""
+    path = keys_dir(cfg, account) / IDENTITY_FILE
+    if path.exists():
+        return Identity.load(path)
+    identity = Identity.create(account)
+    identity.save(path)
+    return identity
+
+
+def pins(cfg: FederationConfig) -> dict[str, bytes]:
+    """Every account's pinned identity key: from the file, else from this machine's key directory."""
+    found = {}
+    for where, acct in [("host", cfg.host), *((f"accounts.{i}", a) for i, a in enumerate(cfg.accounts))]:
+        if acct.identity:
+            found[acct.name] = parse_pin(acct.identity)
+        elif (keys_dir(cfg, acct.name) / IDENTITY_FILE).exists():
+            found[acct.name] = Identity.load(keys_dir(cfg, acct.name) / IDENTITY_FILE).signing_public
+        else:
+            raise ConfigError(
+                f"{where}.identity: account {acct.name!r} has no pinned identity key and this machine does not "
+                f"hold its keys; ask that organisation for its pin (`fedring identity show`) and put it in the "
+                f"federation file"
+            )
+    return found
+
+
 def ensure_keys(cfg: FederationConfig, account: str, store: Store) -> KeyRing:
-    """Load the account's key ring, creating its authority on first use; publish its public keys."""
+    """Load the account's key ring, creating its identity and authority on first use; publish its public keys."""
     where = keys_dir(cfg, account)
+    identity = load_identity(cfg, account)
     authority_file = where / "authority.json"
     if authority_file.exists():
         authority, ring = Authority.load(authority_file), KeyRing.load(where / "ring")
@@ -44,13 +83,19 @@ def ensure_keys(cfg: FederationConfig, account: str, store: Store) -> KeyRing:
         authority, ring = new_account_keys(account)
         ring.save(where / "ring")
         authority.save(authority_file)
-    publish_public_keys(store, authority)
+    publish_public_keys(store, authority, identity)
     return ring
 
 
-def publish_public_keys(store: Store, authority: Authority) -> str:
-    """Publish the authority's current public document, unless the latest one is identical."""
-    data = json.dumps(authority.public_document(), sort_keys=True, indent=2).encode()
+def public_document(authority: Authority, identity: Identity) -> bytes:
+    """The authority's public keys as a statement signed by the account's identity."""
+    body = signed.canonical(authority.public_document())
+    return signed.sign(identity, PUBLIC_KEYS, body, {"authority": authority.name})
+
+
+def publish_public_keys(store: Store, authority: Authority, identity: Identity) -> str:
+    """Publish the authority's current signed public document, unless the latest one is identical."""
+    data = public_document(authority, identity)
     existing = store.list(PUBLIC_KEYS_PREFIX)
     if existing and store.get(existing[-1]) == data:
         return existing[-1]
@@ -59,23 +104,34 @@ def publish_public_keys(store: Store, authority: Authority) -> str:
     return key
 
 
-def latest_public_keys(store: Store) -> dict:
-    """An account's latest public key document (``ObjectNotFound`` if it never published one)."""
+def latest_public_keys(store: Store) -> bytes:
+    """An account's latest signed public key document (``ObjectNotFound`` if it never published one)."""
     existing = store.list(PUBLIC_KEYS_PREFIX)
     if not existing:
         raise ObjectNotFound(f"no public keys at {store.where(PUBLIC_KEYS_PREFIX)}; enrol the account first")
-    return json.loads(store.get(existing[-1]))
+    return store.get(existing[-1])
+
+
+def verified_directory(documents: Mapping[str, bytes], pinned: Mapping[str, bytes]) -> PublicDirectory:
+    """A directory of the public keys each authority signed, checked against its pin."""
+    docs = []
+    for name, blob in sorted(documents.items()):
+        body = signed.verify(blob, pinned, kind=PUBLIC_KEYS, signer=name, context={"authority": name})
+        docs.append(json.loads(body))
+    return PublicDirectory.from_documents(docs)
 
 
 @dataclass(frozen=True)
 class Party:
-    """What a stage may use: this account's own store and keys, and the public directory."""
+    """What a stage may use: this account's own store and keys, the public directory, the pins."""
 
     name: str
     store: Store
     keyring: KeyRing
     directory: PublicDirectory
     run: str
+    identity: Identity = field(repr=False)
+    pins: Mapping[str, bytes] = field(repr=False)
 
     def seal_to(self, recipient: str, data: bytes, *, rnd: int, stage: str, policy: str | None = None) -> bytes:
         """Seal ``data`` to one account (or a policy), bound to run, round, stage and both parties."""
@@ -86,9 +142,32 @@ class Party:
         ctx = context(self.run, rnd, stage, sender=sender, recipient=recipient or self.name)
         return bytes(open_bytes(self.keyring, blob, context=ctx))
 
-    def keep(self, key: str, data: bytes, *, rnd: int, stage: str) -> None:
-        """Store private state sealed to this account itself."""
-        self.store.put(key, self.seal_to(self.name, data, rnd=rnd, stage=stage))
+    def send(self, recipient: str, data: bytes, *, rnd: int, stage: str) -> bytes:
+        """Seal ``data`` to ``recipient`` and sign the envelope: only it reads, anyone can check who wrote."""
+        sealed = self.seal_to(recipient, data, rnd=rnd, stage=stage)
+        return self.sign(stage, sealed, rnd=rnd, to=recipient)
+
+    def receive(self, sender: str, blob: bytes, *, rnd: int, stage: str) -> bytes:
+        """The inverse of ``send``: check ``sender``'s signature against its pin, then open."""
+        sealed = self.verify(blob, stage, sender, rnd=rnd, to=self.name)
+        return self.open_from(sender, sealed, rnd=rnd, stage=stage)
+
+    def sign(self, kind: str, body: bytes, *, rnd: int, **ctx: Any) -> bytes:
+        """A statement of ``kind`` by this account, bound to the run and round (and ``ctx``)."""
+        return signed.sign(self.identity, kind, body, {"run": self.run, "round": rnd, **ctx})
+
+    def verify(self, blob: bytes, kind: str, signer: str, *, rnd: int, **ctx: Any) -> bytes:
+        """The body of ``signer``'s statement of ``kind`` for this run and round, checked against its pin."""
+        return signed.verify(blob, self.pins, kind=kind, signer=signer, context={"run": self.run, "round": rnd, **ctx})
+
+    def keep(self, key: str, data: bytes, *, rnd: int, stage: str) -> bytes:
+        """Store private state sealed to this account itself, unless some is stored already.
+
+        Returns the state now stored: ``data``, or what an earlier attempt of the stage
+        kept (a retry or a rerun after a crash continues with the first attempt's secrets).
+        """
+        stored = self.store.put_once(key, self.seal_to(self.name, data, rnd=rnd, stage=stage))
+        return self.open_from(self.name, stored, rnd=rnd, stage=stage)
 
     def recall(self, key: str, *, rnd: int, stage: str) -> bytes:
         return self.open_from(self.name, self.store.get(key), rnd=rnd, stage=stage)
@@ -98,7 +177,7 @@ class Party:
 class Host(Party):
     """The host's party, and its view of each client bucket (read outbox/, write inbox/)."""
 
-    cfg: FederationConfig = field(repr=False)
+    cfg: FederationConfig = field(repr=False, kw_only=True)
 
     def view(self, account: str, rnd: int | None = None) -> Store:
         """``account``'s bucket through the role the host assumes there (session named after ``rnd``)."""
@@ -114,18 +193,23 @@ def client_party(cfg: FederationConfig, account: str, store: Store | None = None
     """A client's party: its own store and keys, and the directory the host delivered to its inbox.
 
     ``store`` defaults to the account's own bucket. Keys are made and published at
-    enrolment (``ensure_keys``); a stage only loads them.
+    enrolment (``ensure_keys``); a stage only loads them. Every document of the delivered
+    directory must carry its authority's signature, checked against the pins.
     """
     store = store or owner_store(cfg, account)
     ring_dir = keys_dir(cfg, account) / "ring"
     ring = KeyRing.load(ring_dir) if ring_dir.exists() else ensure_keys(cfg, account, store)
-    docs = json.loads(store.get(directory(cfg.run)))
-    return Party(account, store, ring, PublicDirectory.from_documents(docs), cfg.run)
+    pinned = pins(cfg)
+    found = verified_directory(decode_bundle(store.get(directory(cfg.run))), pinned)
+    return Party(account, store, ring, found, cfg.run, load_identity(cfg, account), pinned)
 
 
 def host_party(cfg: FederationConfig) -> Host:
-    """The host's party, rebuilt from its key ring and the accounts' published public keys."""
+    """The host's party, rebuilt from its keys and the accounts' published (signed) public keys."""
     store = host_store(cfg)
     ring = ensure_keys(cfg, cfg.host.name, store)
-    docs = [latest_public_keys(store)] + [latest_public_keys(host_view(cfg, a.name)) for a in cfg.accounts]
-    return Host(cfg.host.name, store, ring, PublicDirectory.from_documents(docs), cfg.run, cfg)
+    pinned = pins(cfg)
+    documents = {cfg.host.name: latest_public_keys(store)}
+    documents |= {a.name: latest_public_keys(host_view(cfg, a.name)) for a in cfg.accounts}
+    found = verified_directory(documents, pinned)
+    return Host(cfg.host.name, store, ring, found, cfg.run, load_identity(cfg, cfg.host.name), pinned, cfg=cfg)

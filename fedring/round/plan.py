@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from fedring.config import FederationConfig
-from fedring.secagg import RingPlan, neighbours
+from fedring.errors import IntegrityError, ProtocolError
+from fedring.secagg import RingPlan, neighbours, round_seed
 
 
 def _default_threshold(n: int, degree: int | None) -> int:
@@ -24,8 +25,11 @@ def _default_threshold(n: int, degree: int | None) -> int:
 class RoundPlan:
     """Roster, public weights, threshold, neighbour graph and rings of round ``rnd``.
 
-    The seed of the graph and the ring order is public and changes every round
-    (SHA-256 of run and round), so the ring order differs from round to round.
+    The graph and the ring order come from a public seed that no party picks alone:
+    SHA-256 over run, round and every advertised public key (``fedring.secagg.round_seed``),
+    so they are known once the round's advertisements are (``seeded``), and differ from
+    round to round. Graph and rings are over the round's *members*: the accounts whose
+    advertisement the round accepted.
     """
 
     run: str
@@ -37,6 +41,8 @@ class RoundPlan:
     rings: int
     clip: float
     frac_bits: int
+    members: tuple[str, ...] = ()
+    seed: bytes = b""
 
     @classmethod
     def create(cls, cfg: FederationConfig, roster: dict[str, int], rnd: int) -> "RoundPlan":
@@ -53,21 +59,39 @@ class RoundPlan:
             frac_bits=cfg.secagg.frac_bits,
         )
 
+    def seeded(self, public_keys: Mapping[str, bytes]) -> "RoundPlan":
+        """This plan once the round's advertised public keys are known: its members, graph and rings."""
+        unknown = sorted(set(public_keys) - set(self.roster))
+        if unknown:
+            raise IntegrityError(f"round {self.rnd}: advertisements from accounts not in the roster: {', '.join(unknown)}")
+        return replace(self, members=tuple(sorted(public_keys)), seed=round_seed(self.run, self.rnd, public_keys))
+
     @property
-    def seed(self) -> bytes:
-        return hashlib.sha256(f"fedring round plan/{self.run}/{self.rnd}".encode()).digest()
+    def signatures_needed(self) -> int:
+        """Signatures over one survivor set before anyone reveals: t, and a strict majority of the members.
+
+        Each honest member signs one survivor set per round, so two different sets can
+        never both gather a majority (Bonawitz et al. 2017, section 4.3).
+        """
+        return max(self.threshold, len(self.members) // 2 + 1)
 
     def weight(self, account: str) -> float:
         """p_i = n_i / sum n over the roster."""
         return self.samples[self.roster.index(account)] / sum(self.samples)
 
+    def _require_seed(self) -> None:
+        if not self.seed:
+            raise ProtocolError(f"round {self.rnd}: the graph and rings are known only after advertise (plan.seeded)")
+
     @cached_property
     def graph(self) -> dict[str, frozenset[str]]:
-        return neighbours(list(self.roster), degree=self.degree, seed=self.seed)
+        self._require_seed()
+        return neighbours(list(self.members), degree=self.degree, seed=self.seed)
 
     @cached_property
     def ring_plan(self) -> RingPlan:
-        return RingPlan.from_roster(list(self.roster), rings=self.rings, seed=self.seed)
+        self._require_seed()
+        return RingPlan.from_roster(list(self.members), rings=min(self.rings, len(self.members)), seed=self.seed)
 
     def holders(self, account: str) -> list[str]:
         """Who holds shares of ``account``'s secrets: its neighbours and itself."""
@@ -82,6 +106,6 @@ def check_plan(cfg: FederationConfig) -> None:
     names = sorted(a.name for a in cfg.accounts)
     if len(names) < 2:
         raise ConfigError("secure aggregation needs at least 2 accounts (or pass --plaintext)")
-    plan = RoundPlan.create(cfg, dict.fromkeys(names, 1), 1)
+    plan = RoundPlan.create(cfg, dict.fromkeys(names, 1), 1).seeded(dict.fromkeys(names, bytes(32)))
     check_threshold(plan.threshold, min(len(plan.holders(n)) for n in names))
     check_no_wrap(len(names), plan.clip, plan.frac_bits)

@@ -1,25 +1,60 @@
 """Ring hop: each account adds its masked vector to the partial sum it received.
 
-Hop k opens S_{k-1} (sealed to it), computes S_k = S_{k-1} + y_k mod 2^32, keeps S_k
-sealed in ``private/`` and seals it to the next hop; the last hop seals to the host.
-The host only moves sealed objects (``relay_partial``) and follows the routing of
-``fedring.secagg.ring.ring_route``: when a hop fails, the previous live hop re-seals its
-kept partial sum to the hop after (``ring_hop`` called again with another ``to``),
+Hop k opens S_{k-1} (sealed to it and signed by hop k-1), computes
+S_k = S_{k-1} + y_k mod 2^32, keeps S_k sealed in ``private/`` and sends it, sealed and
+signed, to the next hop; the last hop sends to the host. The host only moves signed,
+sealed objects (``relay_partial``) and follows ``fedring.secagg.ring.ring_route``: when
+a hop fails, the previous live hop re-seals its kept partial sum to the hop after,
 never adding twice.
+
+Each hop checks the routing against the round's ring (from the view it accepted):
+its sum may come only from an earlier hop of its own ring and go only to a later one
+or to the host, and each re-seal must go further along the ring than the last. The
+recipients it sealed to stay in its outbox; the consistency check compares them with
+the survivor set the host announces.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fedring.layout import Stage, masked_vector, partial_in, partial_kept, partial_out, ring_sum
+from fedring.errors import IntegrityError
+from fedring.layout import Stage, masked_vector, partial_in, partial_kept, partial_out, partial_out_prefix, ring_sum
+from fedring.round.advertise import View, accept_view
 from fedring.round.party import Host, Party
 from fedring.round.plan import RoundPlan
-from fedring.round.wire import u32_from_bytes, u32_to_bytes
+from fedring.round.wire import decode_contribution, u32_from_bytes, u32_to_bytes
 
 
-def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None) -> dict:
-    """Client: add this account's masked vector to the partial sum it received and seal it to ``to``.
+def my_ring(view: View, me: str) -> tuple[str, ...]:
+    plan = view.plan
+    return plan.ring_plan.rings[plan.ring_plan.ring_of(me)]
+
+
+def sealed_to(party: Party, plan: RoundPlan) -> list[str]:
+    """Every recipient this account sealed its partial sum to in this round (from its own outbox)."""
+    prefix = partial_out_prefix(plan.run, plan.rnd)
+    return [key[len(prefix):] for key in party.store.list(prefix)]
+
+
+def check_route(view: View, me: str, *, host: str, to: str, came_from: str | None, earlier: list[str]) -> None:
+    """Refuse a hop the round's ring does not allow (IntegrityError names what the host asked)."""
+    ring = my_ring(view, me)
+    mine = ring.index(me)
+    order = {h: i for i, h in enumerate(ring)} | {host: len(ring)}
+    if came_from is not None and (came_from not in order or not order[came_from] < mine):
+        raise IntegrityError(f"round {view.plan.rnd}: the host routes {came_from}'s partial sum to {me}, "
+                             f"which is not an earlier hop of {me}'s ring")
+    if to not in order or not order[to] > mine:
+        raise IntegrityError(f"round {view.plan.rnd}: the host asks {me} to seal its partial sum to {to}, "
+                             f"which is not a later hop of its ring nor the host")
+    if any(order[to] <= order[e] for e in earlier if e in order and e != to):
+        raise IntegrityError(f"round {view.plan.rnd}: the host asks {me} to seal its partial sum to {to}, "
+                             f"back along the ring after it sealed to {', '.join(earlier)}")
+
+
+def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None, host: str) -> dict:
+    """Client: add this account's masked vector to the partial sum it received and send it to ``to``.
 
     ``came_from`` is the hop whose partial sum the host relayed here (None for the first
     live hop). Called again with another ``to`` when the next hop failed: the partial sum kept
@@ -29,21 +64,20 @@ def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None) -
     out_key = partial_out(plan.run, rnd, to)
     if party.store.exists(out_key):
         return {"reused": True, "bytes_sent": 0}
+    view = accept_view(party, plan, host=host)
+    check_route(view, party.name, host=host, to=to, came_from=came_from, earlier=sealed_to(party, plan))
     kept = partial_kept(plan.run, rnd)
-    if party.store.exists(kept):
+    reused = party.store.exists(kept)
+    if reused:
         partial = party.recall(kept, rnd=rnd, stage=Stage.RING_HOP)
-        reused = True
     else:
-        y = u32_from_bytes(party.recall(masked_vector(plan.run, rnd), rnd=rnd, stage=Stage.CONTRIBUTE))
+        _, y = decode_contribution(party.recall(masked_vector(plan.run, rnd), rnd=rnd, stage=Stage.CONTRIBUTE))
         if came_from is not None:
             incoming = party.store.get(partial_in(plan.run, rnd, came_from))
-            y += u32_from_bytes(party.open_from(came_from, incoming, rnd=rnd, stage=Stage.RING_HOP))  # wraps mod 2^32
-        partial = u32_to_bytes(y)
-        party.keep(kept, partial, rnd=rnd, stage=Stage.RING_HOP)
-        reused = False
-    sealed = party.seal_to(to, partial, rnd=rnd, stage=Stage.RING_HOP)
-    party.store.put(out_key, sealed)
-    return {"reused": reused, "bytes_sent": len(sealed)}
+            y += u32_from_bytes(party.receive(came_from, incoming, rnd=rnd, stage=Stage.RING_HOP))  # wraps mod 2^32
+        partial = party.keep(kept, u32_to_bytes(y), rnd=rnd, stage=Stage.RING_HOP)
+    sent = party.store.put_once(out_key, party.send(to, partial, rnd=rnd, stage=Stage.RING_HOP))
+    return {"reused": reused, "bytes_sent": len(sent)}
 
 
 def relay_partial(host: Host, plan: RoundPlan, *, sender: str, recipient: str) -> int:
@@ -57,9 +91,9 @@ def relay_partial(host: Host, plan: RoundPlan, *, sender: str, recipient: str) -
 
 
 def ring_sums(host: Host, plan: RoundPlan, last_hops: list[str]) -> list[np.ndarray]:
-    """Host: each ring's final sum, opened (sealed to the host by the ring's last live hop)."""
+    """Host: each ring's final sum, checked against its last hop's signature and opened."""
     rnd = plan.rnd
     return [
-        u32_from_bytes(host.open_from(s, host.store.get(ring_sum(plan.run, rnd, s)), rnd=rnd, stage=Stage.RING_HOP))
+        u32_from_bytes(host.receive(s, host.store.get(ring_sum(plan.run, rnd, s)), rnd=rnd, stage=Stage.RING_HOP))
         for s in last_hops
     ]

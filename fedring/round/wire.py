@@ -3,7 +3,9 @@
 - the context every protocol envelope is bound to (run, round, stage, sender, recipient),
   so that a replayed or mis-routed object fails to open;
 - the u32 vector codec of masked vectors and partial sums (raw little-endian);
-- the share-bundle codec (name -> sealed share, as JSON with base64 values).
+- the bundle codec: name -> bytes (sealed shares, signed statements), as JSON with base64;
+- a contribution as kept by its account: public metadata and the masked vector;
+- the survivor set every survivor signs in the consistency check.
 
 Host and client import the same functions, so the two sides cannot drift apart.
 """
@@ -12,10 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
+from collections.abc import Iterable
 
 import numpy as np
 
 from fedring.errors import IntegrityError
+from fedring.keys.signed import canonical
 
 PARTICIPANTS = "participants"  # recipient named in the global model's envelope context
 
@@ -37,14 +42,39 @@ def u32_from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
-def encode_shares(shares: dict[str, bytes]) -> bytes:
-    """A bundle of sealed shares, keyed by account name."""
-    return json.dumps({k: base64.b64encode(v).decode() for k, v in sorted(shares.items())}).encode()
+def encode_bundle(items: dict[str, bytes]) -> bytes:
+    """Several named byte strings in one object (deterministic: sorted by name)."""
+    return json.dumps({k: base64.b64encode(v).decode() for k, v in sorted(items.items())}).encode()
 
 
-def decode_shares(data: bytes) -> dict[str, bytes]:
-    """The inverse of ``encode_shares``; a malformed bundle is an IntegrityError."""
+def decode_bundle(data: bytes) -> dict[str, bytes]:
+    """The inverse of ``encode_bundle``; a malformed bundle is an IntegrityError."""
     try:
         return {k: base64.b64decode(v, validate=True) for k, v in json.loads(data).items()}
     except (ValueError, AttributeError, TypeError) as exc:  # JSONDecodeError and binascii.Error are ValueErrors
-        raise IntegrityError(f"a share bundle is malformed: {exc}") from exc
+        raise IntegrityError(f"a bundle is malformed: {exc}") from exc
+
+
+def encode_contribution(meta: dict, y: np.ndarray) -> bytes:
+    """An account's contribution as it keeps it: metadata (JSON) and the masked vector."""
+    head = canonical(meta)
+    return struct.pack(">I", len(head)) + head + u32_to_bytes(y)
+
+
+def decode_contribution(data: bytes) -> tuple[dict, np.ndarray]:
+    try:
+        (n,) = struct.unpack_from(">I", data)
+        meta = json.loads(data[4 : 4 + n])
+    except (struct.error, ValueError) as exc:
+        raise IntegrityError(f"a kept contribution is malformed: {exc}") from exc
+    return meta, u32_from_bytes(data[4 + n :])
+
+
+def survivor_set(survivors: Iterable[str], dropped: Iterable[str], *, model: str, view: str) -> bytes:
+    """What every survivor signs before anything is revealed (Bonawitz et al. 2017, ConsistencyCheck).
+
+    The survivor and dropped lists, the digest of the global model the round started from,
+    and the digest of the advertisements the round was built on: survivors that signed the
+    same bytes saw the same round.
+    """
+    return canonical({"survivors": sorted(survivors), "dropped": sorted(dropped), "model": model, "view": view})

@@ -24,10 +24,10 @@ Stages of one round, in order (who runs it: function):
 """
 
 from fedring.secagg.graph import neighbours, ring_order, round_seed, seeded_permutation
-from fedring.secagg.keys import RoundSecrets, new_round_secrets, pair_seed, public_key_bytes
+from fedring.secagg.keys import RoundSecrets, new_round_secrets, pair_seed, public_key_bytes, self_commitment
 from fedring.secagg.masking import mask, pair_sign
 from fedring.secagg.prg import add_keystream, keystream_u32
-from fedring.secagg.quantise import check_no_wrap, dequantise, error_bound, mean_update, quantise
+from fedring.secagg.quantise import check_aggregate, check_no_wrap, dequantise, error_bound, mean_update, quantise
 from fedring.secagg.ring import Hop, Relay, Reseal, RingPlan, add_into, ring_route
 from fedring.secagg.shamir import (
     RevealedShare,
@@ -52,6 +52,7 @@ __all__ = [
     "SimulationResult",
     "add_into",
     "add_keystream",
+    "check_aggregate",
     "check_no_wrap",
     "check_threshold",
     "dequantise",
@@ -74,6 +75,7 @@ __all__ = [
     "ring_route",
     "round_seed",
     "seeded_permutation",
+    "self_commitment",
     "share_index",
     "simulate",
     "unmask",

@@ -25,10 +25,11 @@ from Crypto.PublicKey import ECC
 
 from fedring.errors import ConfigError, IntegrityError
 
-__all__ = ["RoundSecrets", "new_round_secrets", "public_key_bytes", "pair_seed", "context_bytes"]
+__all__ = ["RoundSecrets", "new_round_secrets", "public_key_bytes", "pair_seed", "context_bytes", "self_commitment"]
 
 _MAGIC = b"FRRS\x01"
 _PAIR_LABEL = b"fedring/secagg/pair-seed/v1"
+_COMMIT_LABEL = b"fedring/secagg/self-commitment/v1"
 
 
 def context_bytes(*parts: str | int) -> bytes:
@@ -104,3 +105,16 @@ def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, 
     lo, hi = sorted((a, b))
     info = _PAIR_LABEL + context_bytes(run, rnd, lo, hi)
     return HKDF(shared, 32, salt=b"", hashmod=SHA256, context=info)
+
+
+def self_commitment(self_seed: bytes, *, run: str, rnd: int, owner: str) -> bytes:
+    """SHA-256 commitment to an account's self-mask seed b_i, bound to run, round and owner.
+
+    Advertised (signed) before anyone masks, so the host can tell a wrong share of b_i
+    from a right one when it reconstructs b_i: without it, a holder that reveals a bad
+    share would corrupt the sum unnoticed (Bonawitz et al. 2017 commit to a_i through its
+    public key; b_i has no public counterpart).
+    """
+    if len(self_seed) != 32:
+        raise ConfigError("self_seed must be 32 bytes")
+    return SHA256.new(_COMMIT_LABEL + context_bytes(run, rnd, owner) + bytes(self_seed)).digest()

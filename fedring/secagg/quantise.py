@@ -29,9 +29,9 @@ import math
 
 import numpy as np
 
-from fedring.errors import ConfigError
+from fedring.errors import ConfigError, IntegrityError, NonFiniteUpdate
 
-__all__ = ["quantise", "dequantise", "mean_update", "check_no_wrap", "error_bound"]
+__all__ = ["quantise", "dequantise", "mean_update", "check_aggregate", "check_no_wrap", "error_bound"]
 
 _LIMIT = 2**31
 
@@ -85,8 +85,8 @@ def quantise(
 ) -> tuple[np.ndarray, int]:
     """Return ``(q, clipped)``: q = round(weight * clip(delta) * 2^f) mod 2^32 as uint32.
 
-    ``clipped`` counts the coordinates outside [-clip, clip] (NaN counts as clipped
-    and is mapped to 0), for metrics. Arithmetic is done in float64 so that the
+    ``clipped`` counts the coordinates outside [-clip, clip], for metrics. A NaN or
+    infinite coordinate raises ``NonFiniteUpdate``: the account refuses to contribute. Arithmetic is done in float64 so that the
     rounding error is the only error (float32 would lose bits above 2^24).
     """
     _check_params(clip, frac_bits)
@@ -97,9 +97,13 @@ def quantise(
     if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
         raise ConfigError(f"delta must be a 1-D float array, got shape {x.shape} dtype {x.dtype}")
     x = x.astype(np.float64)  # a copy: the caller's array is left alone
-    nan = np.isnan(x)
-    clipped = int(np.count_nonzero(nan | (np.abs(x) > clip)))
-    x[nan] = 0.0
+    bad = int(np.count_nonzero(~np.isfinite(x)))
+    if bad:
+        raise NonFiniteUpdate(
+            f"the update has {bad} NaN or infinite coordinate(s) of {x.size}; an account never sends one "
+            "(clipping would hide a diverged training run in the average)"
+        )
+    clipped = int(np.count_nonzero(np.abs(x) > clip))
     np.clip(x, -clip, clip, out=x)
     x *= weight * 2.0**frac_bits
     np.rint(x, out=x)
@@ -126,3 +130,23 @@ def mean_update(total: np.ndarray, *, frac_bits: int, weight: float) -> np.ndarr
     if not weight > 0:
         raise ConfigError("the survivors' weights sum to 0: no mean to take")
     return (dequantise(total, frac_bits=frac_bits).astype(np.float64) / weight).astype(np.float32)
+
+
+def check_aggregate(total: np.ndarray, *, clip: float, frac_bits: int, weight: float, accounts: int) -> None:
+    """Raise IntegrityError unless the unmasked sum is one that clipped updates can produce.
+
+    Honest accounts send |q_i| <= p_i * c * 2^f + 1/2 per coordinate, so the survivors' sum
+    satisfies |sum q_i| <= c * 2^f * P + N/2 (P: the survivors' total weight, N: their
+    number). A sum beyond that means an account sent an out-of-range masked input or a
+    revealed share was wrong; the host refuses it rather than move the model. (Within
+    the bound a dishonest account can still shift the mean by up to c per coordinate;
+    ruling that out needs zero-knowledge range proofs, which fedring does not have.)
+    """
+    limit = clip * 2.0**frac_bits * weight + accounts / 2
+    t = np.asarray(total).view(np.int32)
+    outside = int(np.count_nonzero(np.abs(t.astype(np.int64)) > limit))
+    if outside:
+        raise IntegrityError(
+            f"the unmasked aggregate is outside what {accounts} clipped updates can produce in {outside} of "
+            f"{t.size} coordinates (bound {limit:.4g}): an account sent an out-of-range input"
+        )

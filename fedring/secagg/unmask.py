@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from fedring.errors import ConfigError, IntegrityError, NotEnoughShares, TooFewSurvivors
-from fedring.secagg.keys import RoundSecrets, pair_seed, public_key_bytes
+from fedring.secagg.keys import RoundSecrets, pair_seed, public_key_bytes, self_commitment
 from fedring.secagg.masking import pair_sign
 from fedring.secagg.prg import add_keystream
 from fedring.secagg.shamir import KEY, SELF, reconstruct
@@ -58,12 +58,15 @@ def unmask(
     threshold: int,
     run: str,
     rnd: int,
+    commitments: Mapping[str, bytes] | None = None,
 ) -> np.ndarray:
     """Return sum_{survivors} q_i (uint32) from the ring sums and the revealed shares.
 
     ``revealed`` maps revealer -> owner -> RevealedShare blob (each survivor's output
     of ``reveal``). ``neighbours`` is the public graph of the round; holders of an
-    owner's shares are its neighbours and itself. The first ring sum is overwritten.
+    owner's shares are its neighbours and itself. ``commitments`` (survivor -> its
+    advertised ``self_commitment``) are checked against each rebuilt self-mask seed.
+    The first ring sum is overwritten.
     """
     surv, drop = set(survivors), set(dropped)
     if surv & drop:
@@ -94,6 +97,8 @@ def unmask(
 
     for i in sorted(surv):
         b = reconstruct(shares_of(i), owner=i, kind=SELF, threshold=threshold, run=run, rnd=rnd, roster=roster)
+        if commitments is not None and self_commitment(b, run=run, rnd=rnd, owner=i) != commitments.get(i):
+            raise IntegrityError(f"the self-mask seed rebuilt for {i} does not match its commitment: a revealed share is wrong")
         add_keystream(total, b, sign=-1)
     for j in sorted(drop):
         a = reconstruct(shares_of(j), owner=j, kind=KEY, threshold=threshold, run=run, rnd=rnd, roster=roster)

@@ -131,7 +131,8 @@ def test_training_with_client_stages_on_account_work_pools(prefect_server, tmp_p
     for run in runs:
         if run["deployment_id"] and run["state_type"] == "COMPLETED":
             by_deployment.setdefault(run["flow_name"], set()).add(run["parameters"].get("account"))
-    for stage in ("client-enrol", "client-advertise", "client-contribute", "client-ring-hop", "client-reveal"):
+    for stage in ("client-enrol", "client-advertise", "client-share-keys", "client-contribute", "client-ring-hop",
+                  "client-consistency", "client-reveal"):
         assert by_deployment.get(stage) == set(ACCOUNTS), (stage, by_deployment)
 
 

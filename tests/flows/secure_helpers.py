@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import fedring.round.train as training
-from fedring.round import advertise, contribute, reveal, ring
+from fedring.errors import StorageError
+from fedring.round import advertise, consistency, contribute, reveal, ring, share_keys
 from fedring.config import FederationConfig, build_config
 from fedring.manifest import latest_manifest
 from fedring.layout import round_model
@@ -16,7 +17,8 @@ from fedring.ml.weights import from_bytes
 from fedring.storage import host_store
 
 ACCOUNTS = ("alpha", "beta", "gamma")
-STAGE_MODULES = {"advertise": advertise, "contribute": contribute, "ring_hop": ring, "reveal": reveal}
+STAGE_MODULES = {"advertise": advertise, "share": share_keys, "contribute": contribute, "ring_hop": ring,
+                 "sign_survivors": consistency, "reveal": reveal}
 
 
 def make_cfg(tmp_path, *, run: str = "sec", secure: bool = True, rounds: int = 2) -> FederationConfig:
@@ -59,14 +61,18 @@ class TrainingSpy:
         mp.setattr(training, "train_on_partition", spy)
 
 
-def fail_for(mp: pytest.MonkeyPatch, name: str, account: str, rnd: int) -> None:
-    """Make client stage ``name`` of ``account`` raise in round ``rnd`` (every attempt)."""
+def fail_for(mp: pytest.MonkeyPatch, name: str, account: str, rnd: int, error: type[Exception] = StorageError) -> None:
+    """Make client stage ``name`` of ``account`` raise ``error`` in round ``rnd`` (every attempt).
+
+    The default, a storage error, is what an account that is offline looks like: a
+    declared dropout. Any other error is a bug and stops the round.
+    """
     module = STAGE_MODULES[name]
     real = getattr(module, name)
 
     def broken(party, plan, **kwargs):
         if party.name == account and plan.rnd == rnd:
-            raise RuntimeError(f"injected failure in {name} of {account}")
+            raise error(f"injected failure in {name} of {account}")
         return real(party, plan, **kwargs)
 
     mp.setattr(module, name, broken)

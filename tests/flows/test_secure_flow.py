@@ -56,11 +56,11 @@ def _expected_average(cfg, spy: TrainingSpy, rnd: int, survivors: list[str]) -> 
     return (base + update / total).astype(np.float32), total
 
 
-@pytest.mark.parametrize("stage", ["contribute", "ring_hop"])
-def test_one_account_failing_in_round_two_is_dropped(tmp_path, monkeypatch, stage):
+@pytest.mark.parametrize("stage", ["advertise", "share", "contribute", "ring_hop"])
+def test_one_account_offline_in_round_two_is_dropped(tmp_path, monkeypatch, stage):
     from flows.host import federated_training
 
-    # Prepare: beta fails in round 2, in one stage, on every retry.
+    # Prepare: beta's storage fails in round 2, in one stage, on every retry.
     cfg = make_cfg(tmp_path, run=f"drop-{stage.replace('_', '-')}")
     spy = TrainingSpy(monkeypatch)
     fail_for(monkeypatch, stage, "beta", 2)
@@ -73,6 +73,32 @@ def test_one_account_failing_in_round_two_is_dropped(tmp_path, monkeypatch, stag
     assert manifest["committed"][0]["dropped"] == []
     expected, weight = _expected_average(cfg, spy, 2, ["alpha", "gamma"])
     assert np.max(np.abs(final_model(cfg) - expected)) <= _tolerance(cfg, 2, weight)
+
+
+def test_a_survivor_whose_reveal_fails_stays_in_the_sum_when_enough_shares_remain(tmp_path, monkeypatch):
+    from flows.host import federated_training
+
+    cfg = make_cfg(tmp_path, run="drop-reveal", rounds=1)
+    spy = TrainingSpy(monkeypatch)
+    fail_for(monkeypatch, "reveal", "beta", 1)
+
+    manifest = federated_training(cfg)
+
+    assert manifest["committed"][0]["participants"] == list(ACCOUNTS)  # its masked update is in the sum
+    expected, weight = _expected_average(cfg, spy, 1, list(ACCOUNTS))
+    assert np.max(np.abs(final_model(cfg) - expected)) <= _tolerance(cfg, 3, weight)
+
+
+def test_a_bug_in_a_client_stage_stops_the_round_naming_account_and_stage(tmp_path, monkeypatch):
+    from flows.host import federated_training
+
+    from fedring.errors import StageFailed
+
+    cfg = make_cfg(tmp_path, run="bug", rounds=1)
+    fail_for(monkeypatch, "contribute", "beta", 1, error=RuntimeError)  # not an outage: a bug
+    with pytest.raises(StageFailed, match="client-contribute of account 'beta' failed: RuntimeError: injected failure"):
+        federated_training(cfg)
+    assert latest_manifest(host_store(cfg), cfg.run)["committed"] == []
 
 
 def test_too_many_dropouts_fail_the_round_and_commit_nothing(tmp_path, monkeypatch):

@@ -1,12 +1,13 @@
 """A small federation on local stores for the step modules' unit tests (no Prefect).
 
 Three accounts hold 100 real MNIST images each; keys are made, the directory is
-published and the run is started, as the flow does before round 1.
+published and the run is started, as the flow does before round 1. ``Federation``
+drives the steps of a round in process, one call per step, as the flow does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -15,9 +16,10 @@ from fedring.config import FederationConfig, build_config
 from fedring.manifest import start_run
 from fedring.ml.model import build_model
 from fedring.ml.weights import to_vector
-from fedring.round import advertise, model, train
+from fedring.round import advertise, consistency, contribute, model, reveal, ring, share_keys, train, unmask
 from fedring.round.party import Host, Party, client_party, ensure_keys, host_party
 from fedring.round.plan import RoundPlan
+from fedring.secagg import Hop, Relay, ring_route
 from fedring.split import split_data
 from fedring.storage import owner_store
 
@@ -30,17 +32,77 @@ class Federation:
     roster: dict[str, int]
     host: Host
     parties: dict[str, Party]
+    seeded: RoundPlan | None = None
+    survivors: list[str] = field(default_factory=list)
+    last_hops: list[str] = field(default_factory=list)
 
     def plan(self, rnd: int = 1) -> RoundPlan:
         return RoundPlan.create(self.cfg, self.roster, rnd)
 
-    def advertise_all(self, rnd: int = 1, accounts=ACCOUNTS) -> RoundPlan:
+    def broadcast(self, rnd: int = 1) -> None:
+        model.broadcast(self.cfg, rnd, list(ACCOUNTS))
+
+    def advertise_all(self, accounts=ACCOUNTS, rnd: int = 1) -> RoundPlan:
         plan = self.plan(rnd)
-        model.broadcast(self.cfg, rnd, list(accounts))
+        self.broadcast(rnd)
         for name in accounts:
-            advertise.advertise(self.parties[name], plan)
-        advertise.relay_advertisements(self.host, plan, sorted(accounts))
-        return plan
+            advertise.advertise(self.parties[name], plan, host="host")
+        self.seeded, _ = advertise.relay_advertisements(self.host, plan, sorted(accounts))
+        return self.seeded
+
+    def share_all(self, accounts=ACCOUNTS) -> RoundPlan:
+        seeded = self.advertise_all(accounts)
+        for name in accounts:
+            share_keys.share(self.parties[name], self.plan(), host="host")
+        share_keys.relay_shares(self.host, seeded, sorted(accounts))
+        return seeded
+
+    def contribute_all(self, accounts=ACCOUNTS) -> RoundPlan:
+        seeded = self.share_all(accounts)
+        for name in accounts:
+            contribute.contribute(self.parties[name], self.plan(), training=self.cfg.training, seed=0, host="host")
+        return seeded
+
+    def ring(self, failed=frozenset()) -> list[str]:
+        """Run every ring; hops in ``failed`` fail. Returns the survivors."""
+        self.survivors, self.last_hops = [], []
+        for hops in self.seeded.ring_plan.rings:
+            live = [h for h in hops if h in self.parties]
+            for step in ring_route(live, host="host", failed=failed):
+                if isinstance(step, Relay):
+                    ring.relay_partial(self.host, self.seeded, sender=step.sender, recipient=step.recipient)
+                    if step.recipient == "host":
+                        self.last_hops.append(step.sender)
+                elif not (isinstance(step, Hop) and step.account in failed):
+                    ring.ring_hop(self.parties[step.account], self.plan(), to=step.to, came_from=step.came_from, host="host")
+            self.survivors += [h for h in live if h not in failed]
+        self.survivors.sort()
+        return self.survivors
+
+    def sign_all(self, dropped=()) -> dict[str, bytes]:
+        for name in self.survivors:
+            consistency.sign_survivors(self.parties[name], self.plan(), survivors=self.survivors,
+                                       dropped=sorted(dropped), host="host")
+        return consistency.collect_signatures(self.host, self.seeded, self.survivors)
+
+    def reveal_all(self, signatures: dict[str, bytes], dropped=()) -> None:
+        for name in self.survivors:
+            reveal.reveal(self.parties[name], self.plan(), survivors=self.survivors, dropped=sorted(dropped),
+                          signatures=signatures, host="host")
+
+    def aggregate(self, dropped=()) -> tuple[np.ndarray, dict]:
+        key, stats = unmask.unmask_and_aggregate(
+            self.host, self.plan(), last_hops=self.last_hops, survivors=self.survivors, dropped=sorted(dropped),
+            revealers=self.survivors, advertised=list(ACCOUNTS),
+        )
+        return model.open_model(self.host, self.host.store.get(key), rnd=1, host="host"), stats
+
+    def full_round(self, failed=frozenset()) -> tuple[np.ndarray, dict]:
+        self.contribute_all()
+        self.ring(failed)
+        signatures = self.sign_all(dropped=failed)
+        self.reveal_all(signatures, dropped=failed)
+        return self.aggregate(dropped=failed)
 
 
 @pytest.fixture
@@ -59,7 +121,7 @@ def fed(tmp_path, mnist) -> Federation:
     host = host_party(cfg)
     advertise.publish_directory(host)
     initial = model.seal_model(host, to_vector(build_model(cfg.seed)), rnd=0, participants=sorted(roster))
-    start_run(host.store, cfg, roster, initial)
+    start_run(host.store, cfg, roster, initial, sign=lambda blob, rnd: model.model_statement(host, blob, rnd=rnd))
     return Federation(cfg, roster, host, {n: client_party(cfg, n) for n in ACCOUNTS})
 
 

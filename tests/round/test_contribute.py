@@ -1,51 +1,65 @@
-"""Contribute: pairwise masks cancel in the sum; what remains is the updates and the self masks."""
+"""Contribute: pairwise masks cancel in the sum; what remains is the updates, the self masks, and exact statistics."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from fedring.errors import NonFiniteUpdate
 from fedring.layout import Stage, contribution_meta, masked_vector, round_secrets
-from fedring.round.contribute import contribute, published_meta
-from fedring.round.wire import u32_from_bytes
+from fedring.round import contribute, train
+from fedring.round.wire import decode_contribution
 from fedring.secagg import RoundSecrets, keystream_u32, quantise
 from tests.round.conftest import ACCOUNTS
 
 
-def _contribute_all(fed, plan):
-    return {
-        n: contribute(fed.parties[n], plan, training=fed.cfg.training, seed=fed.cfg.seed, host=fed.cfg.host.name)
-        for n in ACCOUNTS
-    }
+def _y(fed, name):
+    return decode_contribution(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
 
 
-def test_pairwise_masks_cancel_in_the_sum_leaving_updates_and_self_masks(fed, trained):
-    plan = fed.advertise_all()
+def test_pairwise_masks_cancel_leaving_updates_self_masks_and_the_statistics_section(fed, trained):
+    plan = fed.contribute_all()
 
-    results = _contribute_all(fed, plan)
-
-    total = np.zeros_like(u32_from_bytes(fed.parties["alpha"].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE)))
+    total = sum(_y(fed, n) for n in ACCOUNTS)
     expected = np.zeros_like(total)
+    clipped_total = 0
     for name in ACCOUNTS:
-        y = u32_from_bytes(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))
         start, after = trained[(name, 1)]
         q, clipped = quantise(after - start, weight=plan.weight(name), clip=plan.clip, frac_bits=plan.frac_bits)
-        assert results[name]["clipped"] == clipped and results[name]["samples"] == fed.roster[name]
-        assert np.count_nonzero(y == q) < y.size // 1000  # masked: nothing like q itself
+        clipped_total += clipped
         secrets = RoundSecrets.from_bytes(fed.parties[name].recall(round_secrets("unit", 1), rnd=1, stage=Stage.ADVERTISE))
-        total += y
-        expected += q + keystream_u32(secrets.self_seed, q.size)
-    assert np.array_equal(total, expected)
+        assert np.count_nonzero(_y(fed, name)[: q.size] == q) < q.size // 1000  # masked: nothing like q itself
+        expected[: q.size] += q
+        expected += keystream_u32(secrets.self_seed, total.size)
+    words = contribute.section_words()
+    assert np.array_equal(total[:-words], expected[:-words])
+    section = total[-words:] - expected[-words:]  # the self masks removed: the exact section's sum
+    stats = contribute.read_stats(section, len(ACCOUNTS))
+    assert stats["clipped"] == clipped_total and stats["loss_sum"] > 0
 
 
-def test_a_second_call_reuses_the_published_contribution_and_trains_nothing(fed, trained):
-    plan = fed.advertise_all()
+def test_the_public_metadata_holds_no_loss_and_a_retry_trains_nothing(fed, trained):
+    fed.contribute_all()
     alpha = fed.parties["alpha"]
-    first = contribute(alpha, plan, training=fed.cfg.training, seed=0, host="host")
     trained.clear()
 
-    again = contribute(alpha, plan, training=fed.cfg.training, seed=0, host="host")
+    again = contribute.contribute(alpha, fed.plan(), training=fed.cfg.training, seed=0, host="host")
 
-    assert again == {**{k: v for k, v in first.items() if k != "reused"}, "reused": True}
-    assert trained == {}
-    assert published_meta(fed.host, plan, "alpha")["samples"] == fed.roster["alpha"]
+    assert trained == {} and again["reused"] is True
+    assert set(contribute.published_meta(fed.host, fed.plan(), "alpha")) == {"samples", "train_seconds"}
     assert alpha.store.exists(contribution_meta("unit", 1))
+
+
+def test_an_account_whose_training_diverges_refuses_to_contribute(fed, monkeypatch):
+    fed.share_all()
+    real = train.train_on_partition
+
+    def diverged(store, global_vector, **kwargs):
+        vector, result = real(store, global_vector, **kwargs)
+        vector[7] = np.nan
+        return vector, result
+
+    monkeypatch.setattr(train, "train_on_partition", diverged)
+    with pytest.raises(NonFiniteUpdate, match="1 NaN or infinite coordinate"):
+        contribute.contribute(fed.parties["beta"], fed.plan(), training=fed.cfg.training, seed=0, host="host")
+    assert not fed.parties["beta"].store.exists(masked_vector("unit", 1))

@@ -32,6 +32,15 @@ def test_sealed_messages_are_bound_to_sender_recipient_round_and_stage(fed):
         beta.open_from("gamma", blob, rnd=1, stage="ring-hop")
 
 
+def test_a_sent_message_is_signed_by_its_sender_and_cannot_be_claimed_by_another(fed):
+    alpha, beta = fed.parties["alpha"], fed.parties["beta"]
+    blob = alpha.send("beta", b"partial sum", rnd=1, stage="ring-hop")
+
+    assert beta.receive("alpha", blob, rnd=1, stage="ring-hop") == b"partial sum"
+    with pytest.raises(IntegrityError, match="signed by 'alpha', not 'gamma'"):
+        beta.receive("gamma", blob, rnd=1, stage="ring-hop")
+
+
 def test_the_host_reads_only_outboxes_and_public_keys_of_a_client(fed):
     view = fed.host.view("alpha")
 

@@ -1,4 +1,4 @@
-"""Ring hop: partial sums pass along the ring sealed hop to hop; a re-seal never adds twice."""
+"""Ring hop: partial sums pass along the ring sealed and signed hop to hop; a re-seal never adds twice."""
 
 from __future__ import annotations
 
@@ -7,64 +7,43 @@ import pytest
 
 from fedring.errors import IntegrityError
 from fedring.layout import Stage, masked_vector, partial_in, partial_out
-from fedring.round.contribute import contribute
-from fedring.round.ring import relay_partial, ring_hop, ring_sums
-from fedring.round.wire import u32_from_bytes
-from fedring.secagg import Hop, Relay, Reseal, ring_route
-from tests.round.conftest import ACCOUNTS
-
-
-@pytest.fixture
-def contributed(fed, trained):
-    plan = fed.advertise_all()
-    for n in ACCOUNTS:
-        contribute(fed.parties[n], plan, training=fed.cfg.training, seed=0, host="host")
-    return plan
+from fedring.round.ring import ring_hop, ring_sums
+from fedring.round.wire import decode_contribution
 
 
 def _y(fed, name):
-    return u32_from_bytes(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))
+    return decode_contribution(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
 
 
-def _run(fed, plan, live, failed=()):
-    for step in ring_route(live, host="host", failed=failed):
-        if isinstance(step, Relay):
-            relay_partial(fed.host, plan, sender=step.sender, recipient=step.recipient)
-        elif not (isinstance(step, Hop) and step.account in failed):
-            ring_hop(fed.parties[step.account], plan, to=step.to, came_from=step.came_from)
+def test_the_host_receives_the_sum_of_every_masked_vector(fed):
+    plan = fed.contribute_all()
+
+    survivors = fed.ring()
+
+    (total,) = ring_sums(fed.host, plan, fed.last_hops)
+    assert np.array_equal(total, sum(_y(fed, n) for n in survivors))
 
 
-def test_the_host_receives_the_sum_of_every_masked_vector(fed, contributed):
-    (live,) = contributed.ring_plan.rings
+def test_a_bypassed_hop_is_left_out_and_the_previous_partial_sum_is_not_added_twice(fed):
+    plan = fed.contribute_all()
+    live = list(plan.ring_plan.rings[0])
 
-    _run(fed, contributed, list(live))
-
-    (total,) = ring_sums(fed.host, contributed, [live[-1]])
-    assert np.array_equal(total, sum(_y(fed, n) for n in ACCOUNTS))
-
-
-def test_a_bypassed_hop_is_left_out_and_the_previous_partial_sum_is_not_added_twice(fed, contributed):
-    live = list(contributed.ring_plan.rings[0])
-    middle = live[1]
-
-    _run(fed, contributed, live, failed={middle})
+    fed.ring(failed={live[1]})
 
     first = fed.parties[live[0]]
-    assert first.store.exists(partial_out("unit", 1, middle)) and first.store.exists(partial_out("unit", 1, live[2]))
-    (total,) = ring_sums(fed.host, contributed, [live[2]])
+    assert first.store.exists(partial_out("unit", 1, live[1])) and first.store.exists(partial_out("unit", 1, live[2]))
+    (total,) = ring_sums(fed.host, plan, fed.last_hops)
     assert np.array_equal(total, _y(fed, live[0]) + _y(fed, live[2]))
-    assert ring_hop(first, contributed, to=live[2], came_from=None) == {"reused": True, "bytes_sent": 0}
+    assert ring_hop(first, fed.plan(), to=live[2], came_from=None, host="host") == {"reused": True, "bytes_sent": 0}
 
 
-def test_a_partial_sum_relabelled_by_the_host_as_from_another_hop_fails_to_open(fed, contributed):
-    live = list(contributed.ring_plan.rings[0])
-    ring_hop(fed.parties[live[0]], contributed, to=live[1], came_from=None)
+def test_a_partial_sum_relabelled_by_the_host_as_from_another_hop_is_refused(fed):
+    plan = fed.contribute_all()
+    live = list(plan.ring_plan.rings[0])
+    ring_hop(fed.parties[live[0]], fed.plan(), to=live[1], came_from=None, host="host")
     blob = fed.host.view(live[0]).get(partial_out("unit", 1, live[1]))
-    fed.host.view(live[1]).put(partial_in("unit", 1, live[2]), blob)  # claims it came from the third hop
+    fed.host.view(live[1]).put(partial_in("unit", 1, live[0]), blob)
+    fed.host.view(live[2]).put(partial_in("unit", 1, live[0]), blob)  # re-routed past live[1]
 
-    with pytest.raises(IntegrityError, match="envelope failed authentication"):
-        ring_hop(fed.parties[live[1]], contributed, to=live[2], came_from=live[2])
-
-
-def test_reseal_steps_only_follow_failures():
-    assert not any(isinstance(s, Reseal) for s in ring_route(list(ACCOUNTS), host="host"))
+    with pytest.raises(IntegrityError, match=f"ring-hop statement from {live[0]}: made for .*'to': '{live[1]}'.* \\(replayed or moved\\)"):
+        ring_hop(fed.parties[live[2]], fed.plan(), to="host", came_from=live[0], host="host")

@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fedring.errors import IntegrityError
-from fedring.round.wire import decode_shares, encode_shares
+from fedring.round.wire import decode_bundle, encode_bundle
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)
 
 
 @given(st.dictionaries(names, st.binary(max_size=300), max_size=12))
 def test_bundles_round_trip(shares):
-    assert decode_shares(encode_shares(shares)) == shares
+    assert decode_bundle(encode_bundle(shares)) == shares
 
 
 @pytest.mark.parametrize(
@@ -22,15 +22,22 @@ def test_bundles_round_trip(shares):
     [b"{not json", b'["a list"]', b'{"beta": "not*base64"}', b'{"beta": 7}', b"\xff\xfe"],
 )
 def test_a_malformed_bundle_is_an_integrity_error(data):
-    with pytest.raises(IntegrityError, match="^a share bundle is malformed: "):
-        decode_shares(data)
+    with pytest.raises(IntegrityError, match="^a bundle is malformed: "):
+        decode_bundle(data)
 
 
 # -- the u32 vector codec and envelope contexts ----------------------------------------------
 
 import numpy as np  # noqa: E402
 
-from fedring.round.wire import context, u32_from_bytes, u32_to_bytes  # noqa: E402
+from fedring.round.wire import (  # noqa: E402
+    context,
+    decode_contribution,
+    encode_contribution,
+    survivor_set,
+    u32_from_bytes,
+    u32_to_bytes,
+)
 
 
 @given(st.lists(st.integers(0, 2**32 - 1), max_size=50))
@@ -53,3 +60,15 @@ def test_the_context_names_run_round_stage_and_both_parties():
     assert context("r", 3, "ring-hop", sender="a", recipient="b") == {
         "run": "r", "round": 3, "stage": "ring-hop", "from": "a", "to": "b",
     }
+
+
+def test_a_contribution_keeps_its_metadata_and_vector():
+    y = np.array([0, 1, 2**32 - 1], dtype=np.uint32)
+    meta, back = decode_contribution(encode_contribution({"samples": 3, "train_seconds": 0.5}, y))
+    assert meta == {"samples": 3, "train_seconds": 0.5} and back.tolist() == y.tolist()
+    with pytest.raises(IntegrityError, match="kept contribution is malformed"):
+        decode_contribution(b"\x00\x00")
+
+
+def test_the_survivor_set_is_canonical_whatever_the_order():
+    assert survivor_set(["b", "a"], ["c"], model="m", view="v") == survivor_set(["a", "b"], ["c"], model="m", view="v")

@@ -3,19 +3,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fedring.errors import ConfigError
-from fedring.secagg.quantise import check_no_wrap, dequantise, error_bound, quantise
+from fedring.errors import ConfigError, IntegrityError, NonFiniteUpdate
+from fedring.secagg.quantise import check_aggregate, check_no_wrap, dequantise, error_bound, quantise
 
 
 def test_quantise_exact_values_and_clipped_count():
     # Prepare: f = 2 so q = round(w * clip(x) * 4)
-    delta = np.array([0.5, -0.5, 3.0, -3.0, 0.3, np.nan], dtype=np.float32)
+    delta = np.array([0.5, -0.5, 3.0, -3.0, 0.3], dtype=np.float32)
     # Execute
     q, clipped = quantise(delta, weight=0.5, clip=2.0, frac_bits=2)
-    # Assert: 0.5*0.5*4=1, -1, clip 3->2: 4, -4, 0.3*0.5*4=0.6->1, NaN->0
-    assert q.tolist() == [1, 2**32 - 1, 4, 2**32 - 4, 1, 0]
+    # Assert: 0.5*0.5*4=1, -1, clip 3->2: 4, -4, 0.3*0.5*4=0.6->1
+    assert q.tolist() == [1, 2**32 - 1, 4, 2**32 - 4, 1]
     assert q.dtype == np.uint32
-    assert clipped == 3
+    assert clipped == 2
 
 
 def test_dequantise_reads_twos_complement():
@@ -61,6 +61,20 @@ def test_dequantised_mean_within_error_bound(n, f, clip, seed):
     assert np.abs(got - exact).max() <= error_bound(n, f) + clip * 2.0**-23
 
 
-def test_numpy_scalars_are_accepted_and_inf_is_clipped():
-    q, clipped = quantise(np.array([np.inf, -np.inf], np.float32), weight=np.float32(0.25), clip=np.float64(4.0), frac_bits=np.int64(1))
+def test_numpy_scalars_are_accepted():
+    q, clipped = quantise(np.array([8.0, -8.0], np.float32), weight=np.float32(0.25), clip=np.float64(4.0), frac_bits=np.int64(1))
     assert q.tolist() == [2, 2**32 - 2] and clipped == 2
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_update_is_refused_not_clipped(bad):
+    # A diverged account's NaN used to become 0 and +inf the clip: the average moved silently.
+    with pytest.raises(NonFiniteUpdate, match="1 NaN or infinite coordinate"):
+        quantise(np.array([0.1, bad, 0.2], np.float32), weight=0.5, clip=4.0, frac_bits=8)
+
+
+def test_check_aggregate_refuses_sums_clipped_updates_cannot_produce():
+    # two accounts with weights 0.5 and clip 1 at f = 2 can sum to at most 4 + 1 per coordinate
+    check_aggregate(np.array([5, 2**32 - 5, 0], np.uint32), clip=1.0, frac_bits=2, weight=1.0, accounts=2)
+    with pytest.raises(IntegrityError, match="outside what 2 clipped updates can produce in 1 of 3"):
+        check_aggregate(np.array([6, 0, 0], np.uint32), clip=1.0, frac_bits=2, weight=1.0, accounts=2)
