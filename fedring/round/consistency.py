@@ -20,13 +20,13 @@ from fedring.layout import Stage, consistency_record, consistency_signature
 from fedring.round.advertise import View, accept_view
 from fedring.round.party import Host, Party
 from fedring.round.plan import RoundPlan
-from fedring.round.ring import my_ring, sealed_to
+from fedring.round.ring import my_ring, received_from, sealed_to
 from fedring.round.share_keys import accept_shares
 from fedring.round.wire import survivor_set
 
 
 def check_survivor_set(view: View, me: str, survivors: list[str], dropped: list[str], *,
-                       held_from: set[str], sealed: list[str], host: str) -> None:
+                       held_from: set[str], sealed: list[str], came_from: str | None, host: str) -> None:
     """Refuse a survivor set that is malformed, unsafe to reveal for, or contradicts what ``me`` saw."""
     plan, rnd = view.plan, view.plan.rnd
     surv, drop, members = set(survivors), set(dropped), set(plan.members)
@@ -57,6 +57,8 @@ def check_survivor_set(view: View, me: str, survivors: list[str], dropped: list[
             refuse(f"survivor {owner} has no surviving neighbour: its update would be unmasked alone")
     _check_rings(view, surv, refuse)
     _check_my_route(view, me, surv, sealed, host, refuse)
+    if came_from is not None and came_from not in surv:
+        refuse(f"{me} added its vector to {came_from}'s partial sum, but the host lists {came_from} as dropped")
 
 
 def _check_rings(view: View, surv: set[str], refuse) -> None:
@@ -91,7 +93,7 @@ def sign_survivors(party: Party, plan: RoundPlan, *, survivors: list[str], dropp
     rnd = plan.rnd
     view = accept_view(party, plan, host=host)
     check_survivor_set(view, party.name, survivors, dropped, held_from=set(accept_shares(party, view)),
-                       sealed=sealed_to(party, plan), host=host)
+                       sealed=sealed_to(party, plan), came_from=received_from(party, plan), host=host)
     body = survivor_set(survivors, dropped, model=view.model, view=view.digest)
     signed_before = party.keep(consistency_record(plan.run, rnd), body, rnd=rnd, stage=Stage.CONSISTENCY)
     if signed_before != body:

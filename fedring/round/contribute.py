@@ -30,7 +30,7 @@ from fedring.round.model import received_model
 from fedring.round.party import Host, Party
 from fedring.round.plan import RoundPlan
 from fedring.round.share_keys import accept_shares
-from fedring.round.wire import decode_contribution, encode_contribution
+from fedring.round.wire import decode_record, encode_record
 from fedring.secagg import exact, mask, quantise
 
 LOSS_SCALE = 2**16  # fixed point of the loss sum in the exact section (resolution 1.5e-5)
@@ -59,10 +59,10 @@ def contribute(party: Party, plan: RoundPlan, *, training: TrainingConfig, seed:
     view = accept_view(party, plan, host=host)
     reused = party.store.exists(key)
     if reused:
-        meta, _ = decode_contribution(party.recall(key, rnd=rnd, stage=Stage.CONTRIBUTE))
+        meta, _ = decode_record(party.recall(key, rnd=rnd, stage=Stage.CONTRIBUTE))
     else:
         meta, y = _masked_update(party, view, training=training, seed=seed, host=host)
-        meta, _ = decode_contribution(party.keep(key, encode_contribution(meta, y), rnd=rnd, stage=Stage.CONTRIBUTE))
+        meta, _ = decode_record(party.keep(key, encode_record(meta, y), rnd=rnd, stage=Stage.CONTRIBUTE))
     party.store.put(contribution_meta(plan.run, rnd), canonical(meta))  # the same bytes on every attempt
     return {**meta, "reused": reused}
 

@@ -23,7 +23,7 @@ from fedring.layout import Stage, masked_vector, partial_in, partial_kept, parti
 from fedring.round.advertise import View, accept_view
 from fedring.round.party import Host, Party
 from fedring.round.plan import RoundPlan
-from fedring.round.wire import decode_contribution, u32_from_bytes, u32_to_bytes
+from fedring.round.wire import decode_record, encode_record, u32_from_bytes, u32_to_bytes
 
 
 def my_ring(view: View, me: str) -> tuple[str, ...]:
@@ -35,6 +35,14 @@ def sealed_to(party: Party, plan: RoundPlan) -> list[str]:
     """Every recipient this account sealed its partial sum to in this round (from its own outbox)."""
     prefix = partial_out_prefix(plan.run, plan.rnd)
     return [key[len(prefix):] for key in party.store.list(prefix)]
+
+
+def received_from(party: Party, plan: RoundPlan) -> str | None:
+    """Whose partial sum this account added its vector to (None: it started its ring's sum, or never hopped)."""
+    key = partial_kept(plan.run, plan.rnd)
+    if not party.store.exists(key):
+        return None
+    return decode_record(party.recall(key, rnd=plan.rnd, stage=Stage.RING_HOP))[0]["came_from"]
 
 
 def check_route(view: View, me: str, *, host: str, to: str, came_from: str | None, earlier: list[str]) -> None:
@@ -69,14 +77,15 @@ def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None, h
     kept = partial_kept(plan.run, rnd)
     reused = party.store.exists(kept)
     if reused:
-        partial = party.recall(kept, rnd=rnd, stage=Stage.RING_HOP)
+        record = party.recall(kept, rnd=rnd, stage=Stage.RING_HOP)
     else:
-        _, y = decode_contribution(party.recall(masked_vector(plan.run, rnd), rnd=rnd, stage=Stage.CONTRIBUTE))
+        _, y = decode_record(party.recall(masked_vector(plan.run, rnd), rnd=rnd, stage=Stage.CONTRIBUTE))
         if came_from is not None:
             incoming = party.store.get(partial_in(plan.run, rnd, came_from))
             y += u32_from_bytes(party.receive(came_from, incoming, rnd=rnd, stage=Stage.RING_HOP))  # wraps mod 2^32
-        partial = party.keep(kept, u32_to_bytes(y), rnd=rnd, stage=Stage.RING_HOP)
-    sent = party.store.put_once(out_key, party.send(to, partial, rnd=rnd, stage=Stage.RING_HOP))
+        record = party.keep(kept, encode_record({"came_from": came_from}, y), rnd=rnd, stage=Stage.RING_HOP)
+    _, partial = decode_record(record)
+    sent = party.store.put_once(out_key, party.send(to, u32_to_bytes(partial), rnd=rnd, stage=Stage.RING_HOP))
     return {"reused": reused, "bytes_sent": len(sent)}
 
 

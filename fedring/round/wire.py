@@ -4,7 +4,8 @@
   so that a replayed or mis-routed object fails to open;
 - the u32 vector codec of masked vectors and partial sums (raw little-endian);
 - the bundle codec: name -> bytes (sealed shares, signed statements), as JSON with base64;
-- a contribution as kept by its account: public metadata and the masked vector;
+- a vector record as an account keeps it (its masked vector, its partial sum): a little
+  metadata and the u32 vector;
 - the survivor set every survivor signs in the consistency check.
 
 Host and client import the same functions, so the two sides cannot drift apart.
@@ -55,18 +56,18 @@ def decode_bundle(data: bytes) -> dict[str, bytes]:
         raise IntegrityError(f"a bundle is malformed: {exc}") from exc
 
 
-def encode_contribution(meta: dict, y: np.ndarray) -> bytes:
-    """An account's contribution as it keeps it: metadata (JSON) and the masked vector."""
+def encode_record(meta: dict, y: np.ndarray) -> bytes:
+    """A vector with its metadata (JSON), as an account keeps it (contribution, partial sum)."""
     head = canonical(meta)
     return struct.pack(">I", len(head)) + head + u32_to_bytes(y)
 
 
-def decode_contribution(data: bytes) -> tuple[dict, np.ndarray]:
+def decode_record(data: bytes) -> tuple[dict, np.ndarray]:
     try:
         (n,) = struct.unpack_from(">I", data)
         meta = json.loads(data[4 : 4 + n])
     except (struct.error, ValueError) as exc:
-        raise IntegrityError(f"a kept contribution is malformed: {exc}") from exc
+        raise IntegrityError(f"a kept vector record is malformed: {exc}") from exc
     return meta, u32_from_bytes(data[4 + n :])
 
 

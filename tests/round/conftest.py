@@ -40,9 +40,10 @@ class Federation:
         return RoundPlan.create(self.cfg, self.roster, rnd)
 
     def broadcast(self, rnd: int = 1) -> None:
-        model.broadcast(self.cfg, rnd, list(ACCOUNTS))
+        model.broadcast(self.cfg, rnd, list(self.parties))
 
-    def advertise_all(self, accounts=ACCOUNTS, rnd: int = 1) -> RoundPlan:
+    def advertise_all(self, accounts=None, rnd: int = 1) -> RoundPlan:
+        accounts = accounts or tuple(self.parties)
         plan = self.plan(rnd)
         self.broadcast(rnd)
         for name in accounts:
@@ -50,14 +51,16 @@ class Federation:
         self.seeded, _ = advertise.relay_advertisements(self.host, plan, sorted(accounts))
         return self.seeded
 
-    def share_all(self, accounts=ACCOUNTS) -> RoundPlan:
+    def share_all(self, accounts=None) -> RoundPlan:
+        accounts = accounts or tuple(self.parties)
         seeded = self.advertise_all(accounts)
         for name in accounts:
             share_keys.share(self.parties[name], self.plan(), host="host")
         share_keys.relay_shares(self.host, seeded, sorted(accounts))
         return seeded
 
-    def contribute_all(self, accounts=ACCOUNTS) -> RoundPlan:
+    def contribute_all(self, accounts=None) -> RoundPlan:
+        accounts = accounts or tuple(self.parties)
         seeded = self.share_all(accounts)
         for name in accounts:
             contribute.contribute(self.parties[name], self.plan(), training=self.cfg.training, seed=0, host="host")
@@ -93,7 +96,7 @@ class Federation:
     def aggregate(self, dropped=()) -> tuple[np.ndarray, dict]:
         key, stats = unmask.unmask_and_aggregate(
             self.host, self.plan(), last_hops=self.last_hops, survivors=self.survivors, dropped=sorted(dropped),
-            revealers=self.survivors, advertised=list(ACCOUNTS),
+            revealers=self.survivors, advertised=list(self.parties),
         )
         return model.open_model(self.host, self.host.store.get(key), rnd=1, host="host"), stats
 
@@ -105,24 +108,30 @@ class Federation:
         return self.aggregate(dropped=failed)
 
 
-@pytest.fixture
-def fed(tmp_path, mnist) -> Federation:
+def make_federation(root, mnist, names=ACCOUNTS, images: int = 100, **secagg) -> Federation:
+    """A started run of ``names`` (each with ``images`` real MNIST images) on local stores under ``root``."""
     cfg = build_config(
         run="unit",
-        accounts=[{"name": n} for n in ACCOUNTS],
-        partition={"limit": 300},
+        accounts=[{"name": n} for n in names],
+        partition={"limit": images * len(names)},
         training={"rounds": 1, "eval_limit": 200},
-        storage={"root": str(tmp_path / "storage")},
+        secagg=secagg,
+        storage={"root": str(root / "storage")},
     )
-    manifests = split_data(cfg, mnist[0], {a: owner_store(cfg, a) for a in ACCOUNTS})
+    manifests = split_data(cfg, mnist[0], {a: owner_store(cfg, a) for a in names})
     roster = {a: m["samples"] for a, m in manifests.items()}
-    for name in ACCOUNTS:
+    for name in names:
         ensure_keys(cfg, name, owner_store(cfg, name))
     host = host_party(cfg)
     advertise.publish_directory(host)
     initial = model.seal_model(host, to_vector(build_model(cfg.seed)), rnd=0, participants=sorted(roster))
     start_run(host.store, cfg, roster, initial, sign=lambda blob, rnd: model.model_statement(host, blob, rnd=rnd))
-    return Federation(cfg, roster, host, {n: client_party(cfg, n) for n in ACCOUNTS})
+    return Federation(cfg, roster, host, {n: client_party(cfg, n) for n in names})
+
+
+@pytest.fixture
+def fed(tmp_path, mnist) -> Federation:
+    return make_federation(tmp_path, mnist)
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import pytest
 from fedring.errors import NonFiniteUpdate
 from fedring.layout import Stage, contribution_meta, masked_vector, round_secrets
 from fedring.round import contribute, train
-from fedring.round.wire import decode_contribution
+from fedring.round.wire import decode_record
 from fedring.secagg import RoundSecrets, keystream_u32, quantise
 from tests.round.conftest import ACCOUNTS
 
 
 def _y(fed, name):
-    return decode_contribution(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
+    return decode_record(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
 
 
 def test_pairwise_masks_cancel_leaving_updates_self_masks_and_the_statistics_section(fed, trained):

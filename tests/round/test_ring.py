@@ -8,11 +8,11 @@ import pytest
 from fedring.errors import IntegrityError
 from fedring.layout import Stage, masked_vector, partial_in, partial_out
 from fedring.round.ring import ring_hop, ring_sums
-from fedring.round.wire import decode_contribution
+from fedring.round.wire import decode_record
 
 
 def _y(fed, name):
-    return decode_contribution(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
+    return decode_record(fed.parties[name].recall(masked_vector("unit", 1), rnd=1, stage=Stage.CONTRIBUTE))[1]
 
 
 def test_the_host_receives_the_sum_of_every_masked_vector(fed):

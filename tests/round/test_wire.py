@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 
 from fedring.round.wire import (  # noqa: E402
     context,
-    decode_contribution,
-    encode_contribution,
+    decode_record,
+    encode_record,
     survivor_set,
     u32_from_bytes,
     u32_to_bytes,
@@ -64,10 +64,10 @@ def test_the_context_names_run_round_stage_and_both_parties():
 
 def test_a_contribution_keeps_its_metadata_and_vector():
     y = np.array([0, 1, 2**32 - 1], dtype=np.uint32)
-    meta, back = decode_contribution(encode_contribution({"samples": 3, "train_seconds": 0.5}, y))
+    meta, back = decode_record(encode_record({"samples": 3, "train_seconds": 0.5}, y))
     assert meta == {"samples": 3, "train_seconds": 0.5} and back.tolist() == y.tolist()
-    with pytest.raises(IntegrityError, match="kept contribution is malformed"):
-        decode_contribution(b"\x00\x00")
+    with pytest.raises(IntegrityError, match="kept vector record is malformed"):
+        decode_record(b"\x00\x00")
 
 
 def test_the_survivor_set_is_canonical_whatever_the_order():
