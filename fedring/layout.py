@@ -182,6 +182,11 @@ def directory(run: str) -> str:
     return inbox(run, 0, DIRECTORY, "keys.json")
 
 
+def accepted_directory(run: str) -> str:
+    """The directory a client checked and accepted once, sealed to itself: used for the whole run."""
+    return private(run, 0, DIRECTORY, "accepted")
+
+
 def global_model_in(run: str, rnd: int) -> str:
     """The global model of round ``rnd - 1``, broadcast into a client's inbox for round ``rnd``."""
     return inbox(run, rnd, GLOBAL, "model")

@@ -50,6 +50,11 @@ def signer_of(blob: bytes) -> str:
     return _split(blob)[0]["signer"]
 
 
+def body(blob: bytes) -> bytes:
+    """The body of a statement, NOT verified: only for a copy the reader checked before and kept."""
+    return _split(blob)[1]
+
+
 def verify(blob: bytes, pins: Pins, *, kind: str, signer: str, context: Mapping[str, Any]) -> bytes:
     """The body of a statement of ``kind`` that ``signer`` signed for ``context``; IntegrityError else.
 

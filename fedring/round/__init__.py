@@ -5,33 +5,39 @@ accounts as sealed objects. Each step is one module holding both halves of it, w
 the client does and what the host does, and each client half is a function of
 (run, round, account, stage) that a flow can call, retry or skip:
 
-1. advertise   ``advertise.py``   (host) ``publish_directory`` once per run;
-                                  (client) ``advertise``: round secrets sealed to itself,
-                                  public key and Shamir shares (each sealed to its
-                                  holder) to its outbox;
-                                  (host) ``relay_advertisements``: key list and shares
-                                  into the holders' inboxes.
-2. broadcast   ``model.py``       (host) the previous global model, sealed to the
-                                  participants, into each inbox.
-3. contribute  ``contribute.py``  (client) train (``train.py``), quantise, mask with the
-                                  neighbours that advertised; y stays sealed in
-                                  ``private/``.
-4. ring-hop    ``ring.py``        (client) ``ring_hop``: open the partial sum, add y,
-                                  seal to the next hop; (host) ``relay_partial``, routed
-                                  around failed hops by ``fedring.secagg.ring_route``.
-5. reveal      ``reveal.py``      (client) shares of survivors' self masks and of the
-                                  dropped accounts' keys, sealed to the host; never
-                                  both for one peer.
-6. unmask      ``unmask.py``      (host) ring sums + revealed shares -> exact quantised
-                                  sum -> mean update -> new global model, sealed.
-7. evaluate    ``evaluate.py``    (host) accuracy and loss on the held-out test set.
+0. directory   ``advertise.py``   (host, once per run) every account's signed public keys.
+1. broadcast   ``model.py``       (host) the previous global model, sealed to the
+                                  participants, and its digest signed by the host.
+2. advertise   ``advertise.py``   (client) round secrets kept; a signed advertisement
+                                  (round key, self-mask commitment, model digest);
+                                  (host) relays every advertisement to every advertiser.
+3. share keys  ``share_keys.py``  (client) checks the view, seeds graph and rings with
+                                  every key, shares its secrets, each share sealed to
+                                  its holder and signed; (host) regroups them by holder.
+4. contribute  ``contribute.py``  (client) train (``train.py``), quantise, append the
+                                  exact statistics, mask with the neighbours that
+                                  shared; y stays sealed in ``private/``.
+5. ring-hop    ``ring.py``        (client) ``ring_hop``: take the signed partial sum from
+                                  an earlier hop, add y, send to the next; (host)
+                                  ``relay_partial``, routed by ``fedring.secagg.ring_route``.
+6. consistency ``consistency.py`` (client) check the announced survivor set, sign it, one
+                                  per round; (host) collects the signatures.
+7. reveal      ``reveal.py``      (client) with a majority's signatures over the set it
+                                  signed: shares of survivors' self masks and of the
+                                  dropped accounts' keys, sealed to the host, signed;
+                                  never both for one peer.
+8. unmask      ``unmask.py``      (host) ring sums + revealed shares -> exact sum, checked
+                                  (commitments, clip bound) -> mean update -> new model.
+9. evaluate    ``evaluate.py``    (host) accuracy and loss on the held-out test set.
 
-Also here: ``plan.py`` (the public plan of a round: roster, weights, threshold, graph,
-rings), ``party.py`` (a participant's store and keys; the host's views of client
-buckets), ``wire.py`` (envelope contexts and codecs both sides share), ``records.py``
-(the host's record of how each client stage ended) and ``plain.py`` (the plaintext
-baseline round). Object names are built in ``fedring.layout``.
+Also here: ``plan.py`` (the public plan of a round: roster, weights, threshold, and
+once seeded, graph and rings), ``party.py`` (a participant's store, keys and pins of
+everyone's identity; the host's views of client buckets), ``wire.py`` (envelope
+contexts and codecs both sides share) and ``plain.py`` (the plaintext baseline round).
+Object names are built in ``fedring.layout``.
 
-Every output is a sealed envelope whose context names run, round, stage, sender and
-recipient: a replayed or mis-routed object fails to open with IntegrityError.
+Every protocol object is sealed to its recipient and signed by its author, both bound to
+run, round, stage and recipient: a replayed, mis-routed or forged object is refused
+with an IntegrityError that names what was wrong. Every stage is safe to repeat: what it
+draws or computes is kept once (``Party.keep``) and a retry adopts it.
 """

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 
 from fedring.errors import IntegrityError
+from fedring.keys import signed
 from fedring.keys.signed import canonical
 from fedring.layout import Stage, accepted_view, advertisement, advertisements_in, directory, round_secrets
 from fedring.round.model import received_digest
@@ -79,12 +80,16 @@ class View:
     digest: str  # digest of the accepted advertisements, signed again in the consistency check
 
 
-def read_view(party: Party, plan: RoundPlan, bundle: bytes) -> View:
-    """Check a bundle of advertisements against their authors' pins; the round view they make."""
+def read_view(party: Party, plan: RoundPlan, bundle: bytes, *, checked: bool = False) -> View:
+    """Check a bundle of advertisements against their authors' pins; the round view they make.
+
+    ``checked``: the bundle is the account's own kept copy, checked when it was accepted
+    (sealed to itself in its own bucket), so the signatures are not verified again.
+    """
     statements = decode_bundle(bundle)
     keys, commitments, models = {}, {}, {}
     for name, statement in statements.items():
-        body = json.loads(party.verify(statement, Stage.ADVERTISE, name, rnd=plan.rnd))
+        body = json.loads(signed.body(statement) if checked else party.verify(statement, Stage.ADVERTISE, name, rnd=plan.rnd))
         keys[name] = bytes.fromhex(body["public_key"])
         commitments[name] = bytes.fromhex(body["commitment"])
         models[name] = body["model"]
@@ -109,7 +114,7 @@ def accept_view(party: Party, plan: RoundPlan, *, host: str) -> View:
     """
     key = accepted_view(plan.run, plan.rnd)
     if party.store.exists(key):
-        return read_view(party, plan, party.recall(key, rnd=plan.rnd, stage=Stage.SHARES))
+        return read_view(party, plan, party.recall(key, rnd=plan.rnd, stage=Stage.SHARES), checked=True)
     bundle = party.store.get(advertisements_in(plan.run, plan.rnd))
     view = read_view(party, plan, bundle)
     own = party.store.get(advertisement(plan.run, plan.rnd))
@@ -118,7 +123,7 @@ def accept_view(party: Party, plan: RoundPlan, *, host: str) -> View:
     if view.model != received_digest(party, plan.rnd, host=host):
         raise IntegrityError(f"round {plan.rnd}: the advertised global model is not the one {party.name} received")
     kept = party.keep(key, bundle, rnd=plan.rnd, stage=Stage.SHARES)
-    return read_view(party, plan, kept)
+    return view if kept == bundle else read_view(party, plan, kept, checked=True)
 
 
 def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> tuple[RoundPlan, int]:

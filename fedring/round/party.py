@@ -30,7 +30,7 @@ from fedring.envelope import open_bytes, seal_bytes
 from fedring.errors import ConfigError, ObjectNotFound
 from fedring.keys import Authority, Identity, KeyRing, PublicDirectory, identity_attribute, new_account_keys, signed
 from fedring.keys.identity import parse_pin
-from fedring.layout import PUBLIC_KEYS_PREFIX, directory, outbox_prefix, public_keys
+from fedring.layout import DIRECTORY, PUBLIC_KEYS_PREFIX, accepted_directory, directory, outbox_prefix, public_keys
 from fedring.round.wire import context, decode_bundle
 from fedring.storage import Store, host_store, host_view, owner_store, sha256_hex
 
@@ -112,11 +112,18 @@ def latest_public_keys(store: Store) -> bytes:
     return store.get(existing[-1])
 
 
-def verified_directory(documents: Mapping[str, bytes], pinned: Mapping[str, bytes]) -> PublicDirectory:
-    """A directory of the public keys each authority signed, checked against its pin."""
+def verified_directory(documents: Mapping[str, bytes], pinned: Mapping[str, bytes] | None) -> PublicDirectory:
+    """A directory of the public keys each authority signed, checked against its pin.
+
+    ``pinned=None``: the documents were checked when this account accepted them (its own
+    sealed copy), and are only parsed.
+    """
     docs = []
     for name, blob in sorted(documents.items()):
-        body = signed.verify(blob, pinned, kind=PUBLIC_KEYS, signer=name, context={"authority": name})
+        if pinned is None:
+            body = signed.body(blob)
+        else:
+            body = signed.verify(blob, pinned, kind=PUBLIC_KEYS, signer=name, context={"authority": name})
         docs.append(json.loads(body))
     return PublicDirectory.from_documents(docs)
 
@@ -200,8 +207,19 @@ def client_party(cfg: FederationConfig, account: str, store: Store | None = None
     ring_dir = keys_dir(cfg, account) / "ring"
     ring = KeyRing.load(ring_dir) if ring_dir.exists() else ensure_keys(cfg, account, store)
     pinned = pins(cfg)
-    found = verified_directory(decode_bundle(store.get(directory(cfg.run))), pinned)
-    return Party(account, store, ring, found, cfg.run, load_identity(cfg, account), pinned)
+    identity = load_identity(cfg, account)
+    accepted = accepted_directory(cfg.run)
+    if store.exists(accepted):  # checked once per run, then kept: a later substitution changes nothing
+        keeper = Party(account, store, ring, PublicDirectory(), cfg.run, identity, pinned)
+        found = verified_directory(decode_bundle(keeper.recall(accepted, rnd=0, stage=DIRECTORY)), None)
+    else:
+        delivered = store.get(directory(cfg.run))
+        found = verified_directory(decode_bundle(delivered), pinned)
+        keeper = Party(account, store, ring, found, cfg.run, identity, pinned)
+        kept = keeper.keep(accepted, delivered, rnd=0, stage=DIRECTORY)
+        if kept != delivered:  # a concurrent attempt accepted first: hold to its copy
+            found = verified_directory(decode_bundle(kept), None)
+    return Party(account, store, ring, found, cfg.run, identity, pinned)
 
 
 def host_party(cfg: FederationConfig) -> Host:

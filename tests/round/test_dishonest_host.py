@@ -19,6 +19,7 @@ from fedring.keys import Authority, Identity, signed
 from fedring.keys.signed import canonical
 from fedring.layout import (
     Stage,
+    accepted_directory,
     advertisement,
     advertisements_in,
     aggregate_model,
@@ -75,16 +76,30 @@ def _nothing_revealed(fed) -> bool:  # no reveal object in any outbox
 # -- keys: the directory and the round keys ------------------------------------------------
 
 
-def test_a_forged_directory_document_is_refused_before_anything_is_sealed_to_it(fed, tmp_path):
-    # The host writes an "alpha" authority document holding its own key, signed with its identity.
+def _forged_alpha_document(fed) -> bytes:
+    """An "alpha" authority document holding the host's own key, signed with the host's identity."""
     forger = Authority.create("alpha")
     forger.issue("self")
-    forged = signed.sign(fed.host.identity, PUBLIC_KEYS, canonical(forger.public_document()), {"authority": "alpha"})
-    docs = decode_bundle(fed.parties["beta"].store.get(directory("unit")))
-    _overwrite(fed.parties["beta"].store, directory("unit"), encode_bundle({**docs, "alpha": forged}))
+    return signed.sign(fed.host.identity, PUBLIC_KEYS, canonical(forger.public_document()), {"authority": "alpha"})
+
+
+def test_a_forged_directory_document_is_refused_before_anything_is_sealed_to_it(fed):
+    beta = fed.parties["beta"].store
+    beta.delete(accepted_directory("unit"))  # beta has not accepted a directory yet
+    docs = decode_bundle(beta.get(directory("unit")))
+    _overwrite(beta, directory("unit"), encode_bundle({**docs, "alpha": _forged_alpha_document(fed)}))
 
     with pytest.raises(IntegrityError, match="public-keys statement from alpha: the object is signed by 'host', not 'alpha'"):
         client_party(fed.cfg, "beta")
+
+
+def test_a_directory_substituted_after_it_was_accepted_changes_nothing(fed):
+    beta = fed.parties["beta"].store
+    before = fed.parties["beta"].directory.lookup("alpha:self")
+    docs = decode_bundle(beta.get(directory("unit")))
+    _overwrite(beta, directory("unit"), encode_bundle({**docs, "alpha": _forged_alpha_document(fed)}))
+
+    assert client_party(fed.cfg, "beta").directory.lookup("alpha:self") == before
 
 
 def test_a_substituted_round_key_is_refused_and_no_share_leaves_the_account(fed):
