@@ -11,7 +11,7 @@ from fedring.storage import owner_store
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="split", persist_result=False, **RETRY_OPTIONS)
+@task(name="split", task_run_name="split", persist_result=False, **RETRY_OPTIONS)
 def split(cfg: FederationConfig) -> dict[str, int]:
     """Partition the training set and write each part into its account's bucket."""
     train, _ = load_mnist(cfg.data_dir)

@@ -14,13 +14,13 @@ from fedring.storage import host_store
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="broadcast", persist_result=False, **RETRY_OPTIONS)
+@task(name="broadcast", task_run_name="broadcast-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def broadcast(cfg: FederationConfig, rnd: int, accounts: list[str]) -> int:
     """Copy the global model of round ``rnd - 1`` into each account's inbox; returns bytes sent."""
     return core.broadcast(cfg, rnd, accounts)
 
 
-@task(name="evaluate", persist_result=False, **RETRY_OPTIONS)
+@task(name="evaluate", task_run_name="evaluate-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def evaluate(cfg: FederationConfig, model_key: str, rnd: int, host: Host | None = None) -> dict:
     """Accuracy and loss of round ``rnd``'s global model on the held-out test set.
 

@@ -18,7 +18,7 @@ def train_plain(cfg: FederationConfig, account: str, rnd: int) -> dict:
     return meta
 
 
-@task(name="aggregate", persist_result=False, **RETRY_OPTIONS)
+@task(name="aggregate", task_run_name="aggregate-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def aggregate_plain(cfg: FederationConfig, rnd: int, participants: list[str]) -> tuple[str, dict[str, dict]]:
     """FedAvg of the participants' published models: the host key of the result, and their metadata."""
     return plain_aggregate(cfg, rnd, participants)

@@ -19,13 +19,13 @@ def _signer(host: Host | None) -> Signer | None:
     return None if host is None else (lambda blob, rnd: model_statement(host, blob, rnd=rnd))
 
 
-@task(name="start-run", persist_result=False, **RETRY_OPTIONS)
+@task(name="start-run", task_run_name="start-run", persist_result=False, **RETRY_OPTIONS)
 def start(cfg: FederationConfig, roster: dict[str, int]) -> dict:
     """Create or resume the plaintext run; returns its latest manifest."""
     return start_run(host_store(cfg), cfg, roster, to_bytes(to_vector(build_model(cfg.seed))))
 
 
-@task(name="start-run", persist_result=False, **RETRY_OPTIONS)
+@task(name="start-run", task_run_name="start-run", persist_result=False, **RETRY_OPTIONS)
 def start_secure(cfg: FederationConfig, roster: dict[str, int], host: Host) -> dict:
     """Create or resume the secure run; the initial model is sealed to the participants and its digest signed."""
     check_plan(cfg)
@@ -33,7 +33,7 @@ def start_secure(cfg: FederationConfig, roster: dict[str, int], host: Host) -> d
     return start_run(host.store, cfg, roster, initial, sign=_signer(host))
 
 
-@task(name="commit", persist_result=False, **RETRY_OPTIONS)
+@task(name="commit", task_run_name="commit-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def commit(cfg: FederationConfig, rnd: int, model_key: str, metrics: dict, host: Host | None = None) -> dict:
     """Commit round ``rnd``: model (and its signed digest), metrics, then the manifest last."""
     store = host_store(cfg)

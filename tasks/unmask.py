@@ -11,7 +11,7 @@ from fedring.round.plan import RoundPlan
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="unmask-and-aggregate", persist_result=False, **RETRY_OPTIONS)
+@task(name="unmask-and-aggregate", task_run_name="unmask-and-aggregate-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
 def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[str], dropped: list[str],
            revealers: list[str], advertised: list[str]) -> tuple[str, dict]:
     """Open the ring sums, unmask with the revealed shares, aggregate, seal; the model key and statistics."""
@@ -21,7 +21,7 @@ def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[st
     return key, stats
 
 
-@task(name="round-report", persist_result=False, **RETRY_OPTIONS)
+@task(name="round-report", task_run_name="round-report-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
 def round_report(host: Host, plan: RoundPlan, survivors: list[str], accounts: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
     """Survivors' public contribution metadata, and the bytes each account sent this round."""
     metas = {a: published_meta(host, plan, a) for a in survivors}

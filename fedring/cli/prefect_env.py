@@ -13,7 +13,10 @@ import os
 SERVER_SETTINGS = {
     # A fresh ephemeral server needs 8-20 s to answer here; Prefect's default is 20 s.
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Run logs at INFO reach the API (the UI shows each round's and each stage's logs);
+    # the terminal shows warnings only, so the CLI's progress display stays readable.
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     # The task run recorder's default writes each task run event in a SQLite
     # transaction of its own; those collide with the API's writes, which then answer
