@@ -16,6 +16,7 @@ Exit codes (stable, documented in README):
 6     storage error (not found, access denied, credentials)
 7     protocol error (too few survivors or shares)
 8     run busy: another process holds the run (the message names it)
+130   interrupted (Ctrl-C, SIGTERM): nothing half-committed; rerun to resume
 ====  ==========================================================
 """
 
@@ -54,7 +55,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one line per error, however long
 
 
 def exit_code_for(exc: BaseException) -> int:

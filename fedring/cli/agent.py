@@ -21,7 +21,7 @@ from rich.console import Console
 from fedring.config import load_config
 from fedring.errors import ConfigError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from fedring.cli.prefect_env import apply_server_settings
 
         apply_server_settings()
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
         logging.getLogger("fedring.agent").setLevel(logging.INFO)
         from flows.agent_service import Agent, check_prefect
 
