@@ -96,6 +96,7 @@ def enrol_agents(cfg: FederationConfig) -> dict[str, int]:
     A resumed run keeps the roster it started with (an account offline now drops from its
     rounds by deadline); a new run needs every account.
     """
+    pins(cfg)  # every account's pin is known, or ConfigError names the one missing
     outcomes = run_remote(_enrol_flow(), [a.name for a in cfg.accounts], cfg=cfg)
     found = latest_manifest(host_store(cfg), cfg.run)
     if found is not None:

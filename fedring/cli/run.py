@@ -166,4 +166,8 @@ def register(app: typer.Typer) -> None:
             cfg = cfg.model_copy(update={"run": resume})
         if agents and not cfg.secagg.secure:
             raise ConfigError(f"{config}: secagg.secure is false; --agents runs secure rounds only")
+        if agents:  # every pin known before anything starts (ConfigError naming the account otherwise)
+            from fedring.round.party import pins
+
+            pins(cfg)
         train_and_report(cfg, run_dir or Path("runs") / cfg.run, dispatch="agents" if agents else "embedded")

@@ -26,7 +26,7 @@ FEDRING = Path(sys.executable).parent / "fedring"
 
 def _fedring(*args: str, keys: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FEDRING_", "AWS_"))}
-    return subprocess.run([FEDRING, *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([FEDRING, *args], capture_output=True, text=True, timeout=120, cwd=keys.parent,
                           env={**clean, "FEDRING_KEYS": str(keys), **env})
 
 
@@ -95,3 +95,12 @@ def test_identity_show_prints_a_stable_pin_and_keeps_the_key_private(tmp_path):
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     unknown = _fedring("identity", "show", "--config", str(path), "--account", "nobody", keys=tmp_path / "keys")
     assert unknown.returncode == 2 and "unknown account 'nobody'" in unknown.stderr
+
+
+def test_run_with_agents_needs_every_pin_before_anything_starts(tmp_path):
+    path = _with_ids(tmp_path)
+    done = _fedring("run", "--config", str(path), "--agents", keys=tmp_path / "keys")
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(
+        "error: host.identity: account 'host' has no pinned identity key and this machine does not hold its keys")
+    assert not (tmp_path / "keys").exists() and not (tmp_path / "runs").exists()
