@@ -2,8 +2,8 @@
 
 The agent runs in the organisation's own account, with its own federation file, key
 directory, credentials and Prefect (server or Cloud workspace). It polls its own inbox for
-stage requests (``inbox/_requests/``, a list every ``min_interval`` to ``max_interval``
-seconds with back-off, so a request is picked up within about a second), and for each:
+stage requests (``inbox/_requests/``: a list every 20 ms for 10 s after a request, then
+backing off to once a second, so a request is picked up within about a second), and for each:
 
 1. checks it (``fedring.agent.check_request``): signed by the host's key pinned in this
    organisation's file, for this file's run (or a daily run derived from it), naming a
@@ -100,6 +100,7 @@ class Agent:
     pins: Mapping[str, bytes] = field(repr=False)
     min_interval: float = 0.02
     max_interval: float = 1.0
+    busy_seconds: float = 10.0
 
     @classmethod
     def create(cls, cfg: FederationConfig, account: str, **options: float) -> Agent:
@@ -110,7 +111,12 @@ class Agent:
         return cls(cfg, account, owner_store(cfg, account), load_identity(cfg, account), pins(cfg), **options)
 
     def serve(self, stop: threading.Event, *, max_idle: float | None = None) -> None:
-        """Poll and answer until ``stop`` is set (or nothing came for ``max_idle`` seconds)."""
+        """Poll and answer until ``stop`` is set (or nothing came for ``max_idle`` seconds).
+
+        Within ``busy_seconds`` of the last request the next one is likely (a round's stages
+        follow each other), so the agent looks every ``min_interval``; after that it backs off
+        by half each time, up to ``max_interval``.
+        """
         log.info("agent of %s: watching %s", self.account, self.store.where(REQUESTS_PREFIX))
         interval, idle_since = self.min_interval, time.monotonic()
         while not stop.is_set():
@@ -121,7 +127,7 @@ class Agent:
                 handled, interval = 0, self.max_interval
             if handled:
                 interval, idle_since = self.min_interval, time.monotonic()
-            else:
+            elif time.monotonic() - idle_since > self.busy_seconds:
                 interval = min(self.max_interval, interval * 1.5)
             if max_idle is not None and time.monotonic() - idle_since > max_idle:
                 return
