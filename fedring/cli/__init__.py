@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn fedring errors into exit codes and one clear line."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except errors.FedringError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exit_code_for(exc))
@@ -100,3 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(EXIT_BAD_INPUT)
         raise
+    if isinstance(code, int) and code:  # typer returns Exit codes (130 on Ctrl-C) instead of raising them
+        if code == 130:
+            err_console.print("aborted")
+        sys.exit(code)

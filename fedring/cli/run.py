@@ -110,10 +110,10 @@ def _cancelled(run: str, since: datetime) -> None:
     try:
         marked = mark_cancelled(run, since, "stopped by Ctrl-C or SIGTERM")
     except Exception as exc:  # the Prefect API may be gone with the process group (Ctrl-C reaches it too)
-        console.print(f"could not mark the flow runs cancelled in Prefect: {type(exc).__name__}: {exc}")
+        console.print(f"could not mark the flow runs cancelled in Prefect: {type(exc).__name__}: {exc}", soft_wrap=True)
         marked = 0
     console.print(f"run {run} cancelled ({marked} flow runs marked Cancelled); nothing half-committed. "
-                  "Run the same command again to resume.")
+                  "Run the same command again to resume.", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
