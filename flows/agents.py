@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prefect import Flow, get_run_logger, task
@@ -54,6 +54,7 @@ from fedring.errors import (
 from fedring.manifest import latest_manifest
 from fedring.round.party import load_identity, pins
 from fedring.storage import Store, host_store, host_view
+from flows.client import client_enrol
 from flows.dispatch import Outcome
 
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # seconds between two looks at an account's status (back-off)
@@ -97,7 +98,7 @@ def enrol_agents(cfg: FederationConfig) -> dict[str, int]:
     rounds by deadline); a new run needs every account.
     """
     pins(cfg)  # every account's pin is known, or ConfigError names the one missing
-    outcomes = run_remote(_enrol_flow(), [a.name for a in cfg.accounts], cfg=cfg)
+    outcomes = run_remote(client_enrol, [a.name for a in cfg.accounts], cfg=cfg)
     found = latest_manifest(host_store(cfg), cfg.run)
     if found is not None:
         return dict(found["roster"])
@@ -110,16 +111,10 @@ def enrol_agents(cfg: FederationConfig) -> dict[str, int]:
     return {a: int(o.result["samples"]) for a, o in outcomes.items()}
 
 
-def _enrol_flow() -> Flow:
-    from flows.client import client_enrol
-
-    return client_enrol
-
-
 @task(name="await-stage", persist_result=False, cache_policy=NO_CACHE)
 def await_stage(cfg: FederationConfig, request: StageRequest, seconds: float, stop: threading.Event) -> dict:
     """Host: write one account's stage request (unless answered already) and wait for its status."""
-    view = host_view(cfg, request.account, rnd=request.rnd)
+    view, pinned = host_view(cfg, request.account, rnd=request.rnd), pins(cfg)
     blob = request.sign(load_identity(cfg, cfg.host.name))
     start = time.monotonic()
     deadline, interval, last_error = start + seconds, POLL_FIRST, None
@@ -128,7 +123,7 @@ def await_stage(cfg: FederationConfig, request: StageRequest, seconds: float, st
         if stop.is_set():
             raise Interrupted(f"host interrupted while waiting for {request.account}'s {request.name}")
         try:
-            found = _read_status(view, cfg, request)
+            found = _read_status(view, pinned, request)
             if found is not None:
                 return _answer(request, blob, found, time.monotonic() - start, seconds)
             if not written:
@@ -157,10 +152,10 @@ def _write(view: Store, request: StageRequest, blob: bytes) -> bool:
     return True
 
 
-def _read_status(view: Store, cfg: FederationConfig, request: StageRequest) -> Status | None:
+def _read_status(view: Store, pinned: Mapping[str, bytes], request: StageRequest) -> Status | None:
     if not view.exists(request.status_key):
         return None
-    return read_status(view.get(request.status_key), pins(cfg), account=request.account, run=request.run,
+    return read_status(view.get(request.status_key), pinned, account=request.account, run=request.run,
                        rnd=request.rnd, name=request.name)
 
 
