@@ -56,6 +56,7 @@ from fedring.round.party import load_identity, pins
 from fedring.storage import Store, host_store, host_view
 from flows.client import client_enrol
 from flows.dispatch import Outcome
+from flows.progress import report
 
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # seconds between two looks at an account's status (back-off)
 _state: dict[str, Any] = {"flow_run": None, "upstream": [], "rows": []}  # edges and timings of the current flow run
@@ -72,6 +73,7 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
     last = _last_round(cfg)
     stop = threading.Event()
     upstream = _upstream()
+    report(rnd, stage, ", ".join(accounts))  # the CLI shows whose answers the round waits for
     futures = {}
     for account in accounts:
         request = make_request(cfg.run, rnd, account, stage, params)
