@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fedring.errors import ConfigError
 from fedring.keys.identity import parse_pin
-from fedring.layout import check_name
+from fedring.layout import CLIENT_STAGES, check_name
 
 
 class _Strict(BaseModel):
@@ -163,6 +163,39 @@ class StorageConfig(_Strict):
     part_size_mb: int = Field(16, ge=5, description="Multipart part size.")
 
 
+class DeadlineConfig(_Strict):
+    """How long the host waits for an account's agent (``fedring run --agents``) before it drops it.
+
+    A deadline runs from the moment the host writes the stage request. An account that has
+    not answered by then is a declared dropout for that stage (``DeadlineMissed``); the
+    round goes on without it, so one organisation offline never stalls the others.
+    """
+
+    default_seconds: float = Field(
+        120, gt=0, description="Every client stage without an entry in 'stages' (contribute aside)."
+    )
+    stages: dict[str, float] = Field(
+        default_factory=dict, description="Fixed deadlines per client stage, e.g. {contribute: 900, ring-hop: 60}."
+    )
+    training_factor: float = Field(
+        3.0, ge=1, description="contribute without an entry: this factor times the account's training "
+        "seconds in the last committed round, plus default_seconds."
+    )
+    first_training_seconds: float = Field(
+        1800, gt=0, description="contribute without an entry when nothing was measured yet (a run's first round)."
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: dict[str, float]) -> dict[str, float]:
+        for stage, seconds in v.items():
+            if stage not in CLIENT_STAGES:
+                raise ValueError(f"{stage!r} is not a client stage ({', '.join(CLIENT_STAGES)})")
+            if not seconds > 0:
+                raise ValueError(f"{stage}: must be > 0 seconds")
+        return v
+
+
 class FederationConfig(_Strict):
     run: str = Field("demo", description="Run id; rerunning the same id resumes it.")
     seed: int = 0
@@ -175,6 +208,7 @@ class FederationConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     secagg: SecAggConfig = SecAggConfig()
     storage: StorageConfig = StorageConfig()
+    deadlines: DeadlineConfig = DeadlineConfig()
 
     @field_validator("run")
     @classmethod

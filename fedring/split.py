@@ -39,12 +39,18 @@ def split_indices(cfg: FederationConfig, n_images: int, labels) -> list:
 
 
 def split_data(cfg: FederationConfig, train: Dataset, stores: dict[str, Store]) -> dict[str, dict]:
-    """Write each account's partition unless an identical request already did; return manifests."""
+    """Write each account's partition unless an identical request already did; return manifests.
+
+    ``stores`` may hold only some accounts (an organisation's agent places its own part):
+    the split is the same, and only those accounts' parts are written.
+    """
     data = train.head(cfg.partition.limit)
     scheme = describe_partition(cfg)
     manifests: dict[str, dict] = {}
     pending = []
     for acct in cfg.accounts:
+        if acct.name not in stores:
+            continue
         store = stores[acct.name]
         if store.exists(PARTITION_MANIFEST):
             found = partition_manifest(store)

@@ -1,4 +1,4 @@
-"""Run a client stage for one account: as tasks in the host's flow, as a subflow, or on its pool.
+"""Run a client stage for one account: as tasks in the host's flow, as a subflow, or by its agent.
 
 ``embedded`` (the default): the client flow's body runs inside the host's round flow,
 so its stage shows up there as a task named after the stage and the account. A task
@@ -6,16 +6,17 @@ run costs about 3 ms; a subflow costs about 0.16 s of API round trips, and with 
 per account and stage that was a tenth of a 10-account round
 (``benchmarks/bench_round.py``). ``subflows``: each client stage is a flow run of its
 own in the same process (flow heartbeats off: a sync subflow otherwise waits about
-1 s for its heartbeat thread), which shows client flow runs in the UI as deployments
-would. ``deployments``: the host asks Prefect to run the account's deployment on that
-account's work pool and waits for it.
+1 s for its heartbeat thread). ``agents``: the host writes a signed stage request into
+the account's inbox and waits, until a deadline, for its agent's answer
+(``flows/agents.py``); the agent runs the stage on its organisation's own Prefect.
 
 Dropouts are declared, not inferred. A stage ends as an Outcome with ``ok=False`` only
 when the failure means "this account is unavailable": storage unreachable, denied or
-without valid credentials after the retries, or the account's own refusal
-(``StageRefused``). Anything else stops the round: an ``IntegrityError`` (tampering,
-replay, a host misbehaving) names the account and the stage; any other exception (a
-bug, ``ObjectExists``, a missing object) becomes ``StageFailed`` naming both.
+without valid credentials after the retries, the account's own refusal
+(``StageRefused``), or no answer from its agent by the deadline (``DeadlineMissed``).
+Anything else stops the round: an ``IntegrityError`` (tampering, replay, a host
+misbehaving) names the account and the stage; any other exception (a bug,
+``ObjectExists``, a missing object) becomes ``StageFailed`` naming both.
 
 Decisions are recorded before the round acts on them (``RecordBook``): a rerun replays
 a recorded decision and never dispatches that stage again; a stage whose decision was
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,16 +35,25 @@ from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 
-from fedring.errors import IntegrityError, ObjectExists, ObjectNotFound, StageFailed, StageRefused, StorageError, TooFewSurvivors
+from fedring.errors import (
+    DeadlineMissed,
+    IntegrityError,
+    ObjectExists,
+    ObjectNotFound,
+    StageFailed,
+    StageRefused,
+    StorageError,
+    TooFewSurvivors,
+)
 from fedring.layout import stage_record
 from fedring.storage import Store
 
-Mode = Literal["embedded", "subflows", "deployments"]
+Mode = Literal["embedded", "subflows", "agents"]
 
 
 def is_dropout(exc: BaseException) -> bool:
     """Whether a failed stage means "this account is unavailable" (a declared dropout)."""
-    if isinstance(exc, StageRefused):
+    if isinstance(exc, (StageRefused, DeadlineMissed)):
         return True
     return isinstance(exc, StorageError) and not isinstance(exc, (ObjectExists, ObjectNotFound))
 
@@ -74,11 +83,6 @@ class RecordBook:
         """Record ``record`` unless a record is there already; returns the one that stands."""
         data = json.dumps(record, sort_keys=True).encode()
         return json.loads(self.store.put_once(stage_record(self.run, self.rnd, stage, name), data))
-
-
-def deployment_name(flow: Flow, account: str) -> str:
-    """Client deployments are named ``<flow name>/<account>`` (see prefect.yaml)."""
-    return f"{flow.name}/{account}"
 
 
 def _failed(exc: BaseException) -> Outcome:
@@ -111,6 +115,10 @@ def _from_state(state: State) -> Outcome:
 
 
 def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
+    if mode == "agents":
+        from flows.agents import run_remote
+
+        return run_remote(flow, [account], **params)[account]
     try:
         return _dispatch(flow, account, mode, **params)
     except IntegrityError as exc:
@@ -122,29 +130,21 @@ def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
 def _dispatch(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
     if mode == "embedded":
         return _in_host_flow(flow, account, **params)
-    if mode == "subflows":
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            return _from_state(flow(account=account, return_state=True, **params))
-    from prefect.deployments import run_deployment
-
-    params = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in params.items()}
-    flow_run = run_deployment(
-        deployment_name(flow, account), parameters={"account": account, **params}, timeout=None, poll_interval=1
-    )
-    return _from_state(flow_run.state)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return _from_state(flow(account=account, return_state=True, **params))
 
 
 def run_clients(flow: Flow, accounts: Sequence[str], mode: Mode, **params: Any) -> dict[str, Outcome]:
-    """One client stage per account; in parallel on deployments, in sequence in process.
+    """One client stage per account; by their agents all at once, in sequence in process.
 
     In process the accounts share two cores and torch already uses both, so running
     them one after another is as fast and keeps memory flat.
     """
-    if mode != "deployments":
-        return {a: run_client(flow, a, mode, **params) for a in accounts}
-    with ThreadPoolExecutor(max_workers=max(1, len(accounts))) as pool:
-        futures = {a: pool.submit(run_client, flow, a, mode, **params) for a in accounts}
-        return {a: f.result() for a, f in futures.items()}
+    if mode == "agents":
+        from flows.agents import run_remote
+
+        return run_remote(flow, accounts, **params)
+    return {a: run_client(flow, a, mode, **params) for a in accounts}
 
 
 def run_stage(

@@ -7,8 +7,11 @@ from prefect.utilities.annotations import quote
 from prefect.artifacts import create_markdown_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from fedring.agent import daily_run
 from fedring.config import FederationConfig
+from fedring.errors import ConfigError
 from fedring.report import markdown_summary
+from flows.agents import enrol_agents
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
 from flows.plain_round import plain_round
@@ -24,12 +27,17 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     """Split the data, enrol the accounts, then train the rounds not yet committed.
 
     Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
-    data, model and seeds through plain federated averaging.
+    data, model and seeds through plain federated averaging. With ``dispatch="agents"``
+    each organisation's agent places its own data and enrols (the host holds no client
+    credentials); the roster is what they report.
     """
     log = get_run_logger()
-    roster = split(cfg)
+    if dispatch == "agents" and not cfg.secagg.secure:
+        raise ConfigError("secagg.secure: false (the plaintext baseline) runs embedded only; agents run secure rounds")
+    roster = enrol_agents(cfg) if dispatch == "agents" else split(cfg)
     if cfg.secagg.secure:
-        run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
+        if dispatch != "agents":
+            run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
         host = load_host(cfg)
         publish_directory(quote(host))
         manifest = start_secure(cfg, roster, quote(host))
@@ -50,15 +58,16 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
 
 
 @flow(name="scheduled-training", persist_result=False)
-def scheduled_training(config: str = "federation.yaml", dispatch: Mode = "deployments") -> dict:
+def scheduled_training(config: str = "federation.yaml", dispatch: Mode = "agents") -> dict:
     """A scheduled run of the federation in ``config``, with the UTC date appended to its run id.
 
-    Re-running on the same day resumes that day's run; the next day starts a new one.
+    Re-running on the same day resumes that day's run; the next day starts a new one. The
+    agents know these daily run ids (``fedring.agent.known_run``).
     """
     from datetime import datetime, timezone
 
     from fedring.config import load_config
 
     cfg = load_config(config)
-    cfg = cfg.model_copy(update={"run": f"{cfg.run}-{datetime.now(timezone.utc):%Y%m%d}"})
+    cfg = cfg.model_copy(update={"run": daily_run(cfg.run, datetime.now(timezone.utc))})
     return federated_training(cfg, dispatch=dispatch)

@@ -16,6 +16,7 @@ Exit codes (stable, documented in README):
 6     storage error (not found, access denied, credentials)
 7     protocol error (too few survivors or shares)
 8     run busy: another process holds the run (the message names it)
+130   interrupted (Ctrl-C, SIGTERM): nothing half-committed; rerun to resume
 ====  ==========================================================
 """
 
@@ -54,7 +55,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one line per error, however long
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -69,7 +70,7 @@ def _register_commands() -> None:
     """Each module adds its commands to ``app``; imported here to keep start-up lazy."""
     import importlib
 
-    for module in ("run", "crypto", "accounts", "models"):
+    for module in ("run", "crypto", "accounts", "models", "agent"):
         try:
             mod = importlib.import_module(f"fedring.cli.{module}")
         except ModuleNotFoundError as exc:  # a group not built yet
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn fedring errors into exit codes and one clear line."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except errors.FedringError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exit_code_for(exc))
@@ -99,3 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(EXIT_BAD_INPUT)
         raise
+    if isinstance(code, int) and code:  # typer returns Exit codes (130 on Ctrl-C) instead of raising them
+        if code == 130:
+            err_console.print("aborted")
+        sys.exit(code)

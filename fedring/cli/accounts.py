@@ -1,23 +1,29 @@
-"""``fedring init``, ``fedring accounts register`` and ``fedring provision``.
+"""``fedring init``, ``fedring provision``, ``fedring identity show`` and ``fedring accounts register``.
 
-``init`` writes a commented federation file (embedded default, or S3 with ``--s3``);
-``provision`` creates buckets, roles and policies on S3 and prints every document it applies
-(``--dry-run`` prints without calling anything); ``accounts register`` turns the file into
-Prefect blocks (``CloudAccount`` + ``AwsCredentials`` per account), importing Prefect only there.
+Each organisation runs these for its own account only (docs/deploy.md): ``init`` writes a
+commented federation file (embedded default, or S3 with ``--s3``);
+``provision --account NAME`` creates that account's bucket, role and policies with its own
+admin credentials, prints every document it applies on stderr (``--dry-run``: without
+calling anything) and, on stdout, the one JSON document the organisation sends the others;
+``identity show`` prints the account's identity pin (creating the identity once);
+``accounts register --account NAME`` saves that account's Prefect blocks (``CloudAccount`` +
+``AwsCredentials``) on the organisation's own Prefect, importing Prefect only there.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from fedring.config import load_config
+from fedring.config import FederationConfig, load_config
 from fedring.errors import ConfigError
 
 console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
 
 LOCAL_TEMPLATE = """\
 # fedring federation file: the embedded default (buckets are directories, no cloud).
@@ -66,10 +72,13 @@ S3_TEMPLATE = """\
 # 1. Fill in account ids, buckets and regions; give every account credentials (never in this
 #    file): FEDRING_<ACCOUNT>_ACCESS_KEY_ID / _SECRET_ACCESS_KEY [/ _SESSION_TOKEN], with
 #    <ACCOUNT> upper-cased and dashes as underscores (FEDRING_ACCOUNT_1_...), or `profile:`.
-# 2. `fedring provision --config federation-s3.yaml --dry-run` prints every IAM and bucket
-#    policy; review, then run it without --dry-run (each account with its own credentials).
-# 3. `fedring accounts register --config federation-s3.yaml` saves Prefect blocks.
-# 4. `fedring run --config federation-s3.yaml`.
+# 2. Each organisation: `fedring provision --config federation-s3.yaml --account NAME --dry-run`
+#    prints every IAM and bucket policy of its own account; review, then run it without
+#    --dry-run with its own admin credentials. It prints the JSON to send the others: put
+#    every organisation's `identity` pin (and any role_arn) into your copy of this file.
+# 3. Each organisation: `fedring accounts register --config federation-s3.yaml --account NAME`
+#    saves its own Prefect blocks; clients start `fedring agent --config ... --account NAME`.
+# 4. The host: `fedring run --config federation-s3.yaml --agents`. See docs/deploy.md.
 run: demo-s3
 seed: 0
 
@@ -80,6 +89,7 @@ host:
   region: us-east-1
   # the principal acting for the host; the only one client roles trust.
   principal_arn: arn:aws:iam::111111111111:role/fedring-host
+  # identity: ed25519:...             # the host's pin, from its `fedring provision --account host`
   # profile: fedring-host             # AWS profile with the host's credentials (else env vars)
 
 accounts:
@@ -89,7 +99,8 @@ accounts:
     region: us-east-1
     # role the host assumes here; default arn:aws:iam::<account_id>:role/<storage.host_role_name>
     # role_arn: arn:aws:iam::222222222222:role/fedring-host-access
-    external_id: change-me-account-1  # required by the role's trust policy (confused deputy)
+    external_id: change-me-account-1  # a random string per account (confused deputy); provision refuses change-me
+    # identity: ed25519:...           # its pin, from its `fedring provision --account account-1`
     attributes: [member]
     holds: [account-1:member]
   - name: account-2
@@ -110,6 +121,11 @@ accounts:
 partition: {scheme: dirichlet, alpha: 0.5}
 training: {rounds: 5, local_epochs: 1}
 secagg: {secure: true, threshold: 2}
+deadlines:                              # agent mode: how long the host waits for each account's agent
+  default_seconds: 120                  # every stage but contribute
+  training_factor: 3.0                  # contribute: 3 x its training seconds last round + default_seconds
+  first_training_seconds: 1800          # contribute in a run's first round (nothing measured yet)
+  # stages: {contribute: 900}           # or fixed deadlines per stage
 
 storage:
   kind: s3
@@ -129,6 +145,10 @@ def register(app: typer.Typer) -> None:
     accounts_app = typer.Typer(help="Prefect blocks for the accounts of a federation.", no_args_is_help=True)
     app.add_typer(accounts_app, name="accounts")
 
+    identity_app = typer.Typer(help="An account's identity key (Ed25519): its pin for the federation files.",
+                               no_args_is_help=True)
+    app.add_typer(identity_app, name="identity")
+
     @app.command()
     def init(
         s3: Annotated[bool, typer.Option("--s3", help="Write the S3 example instead of the embedded one.")] = False,
@@ -145,6 +165,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def provision(
         config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
+        account: Annotated[Optional[str], typer.Option("--account", "-a", help=(
+            "Provision only this account, with its own admin credentials, and print (stdout) the JSON to send "
+            "the other organisations. Without it: every account (one admin for all: trials, demos)."))] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and documents; change nothing.")] = False,
     ) -> None:
         """Create buckets, the host-access role in each client, and their policies (idempotent)."""
@@ -153,26 +176,58 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config)
         if cfg.storage.kind != "s3":
             raise ConfigError(f"{config}: storage.kind is {cfg.storage.kind!r}; provisioning is for 's3'")
+        out = console if account is None else err_console  # with --account, stdout is the JSON document only
         if dry_run:
-            for step in prov.plan(cfg):
-                console.print(step.render(), highlight=False, markup=False)
-            console.print("dry run: nothing changed")
-            return
-        steps = prov.apply(cfg, echo=lambda text: console.print(text, highlight=False, markup=False))
-        console.print(f"provisioned {len(cfg.accounts) + 1} accounts ({len(steps)} steps)")
+            try:
+                prov.check_external_ids(cfg, account)
+            except ConfigError as exc:
+                out.print(f"warning: {exc}", highlight=False, markup=False)
+            for step in prov.plan(cfg, account):
+                out.print(step.render(), highlight=False, markup=False)
+            out.print("dry run: nothing changed")
+        else:
+            steps = prov.apply(cfg, account=account, echo=lambda text: out.print(text, highlight=False, markup=False))
+            out.print(f"provisioned {1 if account else len(cfg.accounts) + 1} account(s) ({len(steps)} steps)")
+        if account is not None:
+            pin = _pin(cfg, account, create=not dry_run)
+            print(json.dumps(prov.exchange_document(cfg, account, pin), indent=2))
+
+    @identity_app.command("show")
+    def identity_show(
+        config: Annotated[Path, typer.Option("--config", "-c", help="This organisation's federation file.")],
+        account: Annotated[str, typer.Option("--account", "-a", help="The account whose identity to show.")],
+    ) -> None:
+        """Print the account's identity pin (ed25519:<hex>), creating the identity once; keys stay on this machine."""
+        print(_pin(load_config(config), account, create=True))
 
     @accounts_app.command("register")
     def register_blocks(
         config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
+        account: Annotated[str, typer.Option("--account", "-a", help="This organisation's account (only its blocks).")],
     ) -> None:
-        """Create or update a CloudAccount and an AwsCredentials block per account.
+        """Create or update this account's CloudAccount and AwsCredentials blocks on this organisation's Prefect.
 
         Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
         account with only `profile:` gets a block that names the profile and stores no secret.
+        Run it against your own Prefect only: anyone who can reach a Prefect API can read
+        the secrets in its blocks.
         """
         cfg = load_config(config)
         if cfg.storage.kind != "s3":
             raise ConfigError(f"{config}: storage.kind is {cfg.storage.kind!r}; blocks are for 's3'")
-        from blocks.cloud_account import register_accounts  # Prefect loads only for this command
+        cfg.account(account)
+        from blocks.cloud_account import register_account  # Prefect loads only for this command
 
-        register_accounts(cfg, echo=lambda text: console.print(text, highlight=False))
+        register_account(cfg, account, echo=lambda text: console.print(text, highlight=False))
+
+
+def _pin(cfg: FederationConfig, account: str, *, create: bool) -> str | None:
+    """The account's identity pin from this machine's key directory (created if ``create``)."""
+    from fedring.keys import Identity
+    from fedring.round.party import IDENTITY_FILE, keys_dir, load_identity
+
+    cfg.account(account)
+    if create:
+        return load_identity(cfg, account).pin
+    path = keys_dir(cfg, account) / IDENTITY_FILE
+    return Identity.load(path).pin if path.exists() else None

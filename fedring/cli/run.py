@@ -1,18 +1,24 @@
 """``fedring demo`` and ``fedring run``: train a federation, show progress, write the report.
 
-Prefect is imported inside the commands, so other commands start fast.
+Prefect is imported inside the commands, so other commands start fast. Ctrl-C and SIGTERM
+stop a run cleanly: the round in flight stops (its recorded decisions stay), the flow
+runs show Cancelled in Prefect, and the command exits with 130; running it again resumes.
 """
 
 from __future__ import annotations
 
+import signal
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from fedring.config import FederationConfig, build_config, load_config
+from fedring.errors import ConfigError
 from fedring.report import accuracy_png, rows, write_csv
 
 console = Console()
@@ -52,8 +58,15 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
             else:
                 progress.update(stage_bar, description=f"round {event.round}: {event.stage} done")
 
-        with listen(show):
-            manifest = federated_training(cfg, dispatch=dispatch)
+        since = datetime.now(timezone.utc)
+        with listen(show), _sigterm_interrupts():
+            try:
+                manifest = federated_training(cfg, dispatch=dispatch)
+            except BaseException as exc:
+                if _interrupted(exc):
+                    progress.stop()
+                    _cancelled(cfg.run, since)
+                raise
         progress.update(rounds_bar, completed=len(manifest["committed"]))
     committed = manifest["committed"]
     table = Table(title=f"run {cfg.run}")
@@ -67,6 +80,40 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}"))
     console.print(f"metrics: {csv_path}\nplot:    {png_path}")
     return manifest
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run the way Ctrl-C does (Prefect's own handler hands it back to this one)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    from prefect.exceptions import TerminationSignal
+
+    return isinstance(exc, (KeyboardInterrupt, TerminationSignal))
+
+
+def _cancelled(run: str, since: datetime) -> None:
+    """Mark the interrupted flow runs Cancelled in Prefect and say how to resume."""
+    from flows.cancel import mark_cancelled
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the bookkeeping short
+    try:
+        marked = mark_cancelled(run, since, "stopped by Ctrl-C or SIGTERM")
+    except Exception as exc:  # the Prefect API may be gone with the process group (Ctrl-C reaches it too)
+        console.print(f"could not mark the flow runs cancelled in Prefect: {type(exc).__name__}: {exc}", soft_wrap=True)
+        marked = 0
+    console.print(f"run {run} cancelled ({marked} flow runs marked Cancelled); nothing half-committed. "
+                  "Run the same command again to resume.", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -110,10 +157,17 @@ def register(app: typer.Typer) -> None:
         config: Annotated[Path, typer.Option("--config", "-c", help="Federation file (fedring init writes one).")],
         resume: Annotated[Optional[str], typer.Option(help="Resume this run id instead of the file's.")] = None,
         run_dir: Annotated[Optional[Path], typer.Option(help="Where plot and CSV go (default runs/RUN).")] = None,
-        deployments: Annotated[bool, typer.Option(help="Run client stages as Prefect deployments on work pools.")] = False,
+        agents: Annotated[bool, typer.Option(help="Ask each organisation's agent to run its client stages "
+                                             "(signed requests in its inbox, deadlines; see docs/deploy.md).")] = False,
     ) -> None:
         """Train the federation described by a configuration file (resumable)."""
         cfg = load_config(config)
         if resume:
             cfg = cfg.model_copy(update={"run": resume})
-        train_and_report(cfg, run_dir or Path("runs") / cfg.run, dispatch="deployments" if deployments else "embedded")
+        if agents and not cfg.secagg.secure:
+            raise ConfigError(f"{config}: secagg.secure is false; --agents runs secure rounds only")
+        if agents:  # every pin known before anything starts (ConfigError naming the account otherwise)
+            from fedring.round.party import pins
+
+            pins(cfg)
+        train_and_report(cfg, run_dir or Path("runs") / cfg.run, dispatch="agents" if agents else "embedded")
