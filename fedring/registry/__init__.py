@@ -10,16 +10,27 @@ access only; opening needs a key ring that satisfies the policy. See ``docs/regi
     digits, probs = predict(shared.module, images)              # uint8 [N, 28, 28]
 """
 
-from fedring.registry.catalog import fetch, listing, model_names, show, version_numbers
-from fedring.registry.consume import AttributeRevoked, SharedModel, load_model, open_weights, predict
-from fedring.registry.inputs import Decoded, decode_all
-from fedring.registry.paths import ModelRef
-from fedring.registry.publish import Published, publish_weights, share
-from fedring.registry.revoke import RewrapReport, revoke, rewrap_registry
-from fedring.registry.verify import Report, verify_all
+import importlib
+from typing import Any
 
-__all__ = [
-    "AttributeRevoked", "Decoded", "ModelRef", "Published", "Report", "RewrapReport", "SharedModel",
-    "decode_all", "fetch", "listing", "load_model", "model_names", "open_weights", "predict",
-    "publish_weights", "revoke", "rewrap_registry", "share", "show", "verify_all", "version_numbers",
-]
+# Public name -> the module that defines it. Imported on first use, so that listing,
+# showing and verifying (catalog, verify) never load torch, which only opening a model
+# (consume) and publishing need.
+_EXPORTS = {
+    "fetch": "catalog", "listing": "catalog", "model_names": "catalog", "show": "catalog",
+    "version_numbers": "catalog",
+    "AttributeRevoked": "consume", "SharedModel": "consume", "load_model": "consume", "open_weights": "consume",
+    "predict": "consume",
+    "Decoded": "inputs", "decode_all": "inputs",
+    "ModelRef": "paths",
+    "Published": "publish", "publish_weights": "publish", "share": "publish",
+    "RewrapReport": "revoke", "revoke": "revoke", "rewrap_registry": "revoke",
+    "Report": "verify", "verify_all": "verify",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fedring.config import FederationConfig, load_config
 from fedring.errors import ConfigError
-from fedring.host import latest_manifest
 from fedring.layout import check_name
 from fedring.storage import LocalStore, Store
 
@@ -35,6 +34,8 @@ def federation(config: Path | None, storage_root: Path | None, run: str | None, 
         raise ConfigError("say where the federation is: --config FILE or --storage-root DIR")
     if not run:
         raise ConfigError("--run: with --storage-root, name the run to share")
+    from fedring.host import latest_manifest  # torch: only publishing and revoking get here
+
     manifest = latest_manifest(host_bucket(storage_root, host), check_name("run id", run))
     if manifest is None:
         raise ConfigError(f"--run {run}: no manifest in {storage_root}/fedring-{host} (wrong run id or root?)")
