@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedring.config import FederationConfig, load_config
+from fedring.config import FederationConfig, load_config, with_run
 from fedring.errors import ConfigError
 from fedring.layout import check_name
 from fedring.storage import LocalStore, Store
@@ -29,7 +29,7 @@ def federation(config: Path | None, storage_root: Path | None, run: str | None, 
     """The federation to publish from: the file, or the run's manifest under a local root."""
     if config is not None:
         cfg = load_config(config)
-        return cfg.model_copy(update={"run": run}) if run else cfg
+        return with_run(cfg, run) if run else cfg
     if storage_root is None:
         raise ConfigError("say where the federation is: --config FILE or --storage-root DIR")
     if not run:
