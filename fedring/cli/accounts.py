@@ -8,16 +8,21 @@ Prefect blocks (``CloudAccount`` + ``AwsCredentials`` per account), importing Pr
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
+from fedring.cli import PANEL_SETUP
+from fedring.cli.params import STDIO, ConfigFile, JsonOpt, check_output
 from fedring.config import load_config
 from fedring.errors import ConfigError
 
 console = Console()
+err_console = Console(stderr=True)
 
 LOCAL_TEMPLATE = """\
 # fedring federation file: the embedded default (buckets are directories, no cloud).
@@ -126,46 +131,63 @@ storage:
 
 
 def register(app: typer.Typer) -> None:
-    accounts_app = typer.Typer(help="Prefect blocks for the accounts of a federation.", no_args_is_help=True)
-    app.add_typer(accounts_app, name="accounts")
+    accounts_app = typer.Typer(help="Prefect blocks for the accounts of a federation.")
+    app.add_typer(accounts_app, name="accounts", rich_help_panel=PANEL_SETUP)
 
-    @app.command()
+    @app.command(rich_help_panel=PANEL_SETUP)
     def init(
         s3: Annotated[bool, typer.Option("--s3", help="Write the S3 example instead of the embedded one.")] = False,
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write.")] = None,
+        output: Annotated[Optional[str], typer.Option(  # noqa: UP007 - typer needs Optional
+            "-o", "--output", metavar="OUT", callback=check_output, help="File to write; - writes stdout.",
+            show_default="federation.yaml, or federation-s3.yaml with --s3")] = None,
         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
     ) -> None:
         """Write a commented federation file (embedded default, or S3 with --s3)."""
-        path = output or Path("federation-s3.yaml" if s3 else "federation.yaml")
+        text = S3_TEMPLATE if s3 else LOCAL_TEMPLATE
+        if output == STDIO:
+            typer.echo(text, nl=False)
+            return
+        path = Path(check_output(output or ("federation-s3.yaml" if s3 else "federation.yaml")))
         if path.exists() and not force:
             raise ConfigError(f"{path} exists; pass --force to overwrite it or -o to write elsewhere")
-        path.write_text(S3_TEMPLATE if s3 else LOCAL_TEMPLATE)
-        console.print(f"wrote {path}")
+        path.write_text(text)
+        console.print(f"wrote {path}", highlight=False)
 
-    @app.command()
+    @app.command(rich_help_panel=PANEL_SETUP)
     def provision(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
+        config: ConfigFile,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and documents; change nothing.")] = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Create buckets, the host-access role in each client, and their policies (idempotent)."""
+        """Create buckets, the host-access role in each client, and their policies (idempotent).
+
+        Needs storage.kind: s3. With --json, stdout is one JSON list of steps (account, action,
+        target, document), as planned with --dry-run or as applied.
+        """
         from fedring import provision as prov
 
         cfg = load_config(config)
         if cfg.storage.kind != "s3":
             raise ConfigError(f"{config}: storage.kind is {cfg.storage.kind!r}; provisioning is for 's3'")
+        def echo(text: str) -> None:
+            if not as_json:  # with --json the steps are printed once, as JSON, at the end
+                console.print(text, highlight=False, markup=False)
+
         if dry_run:
-            for step in prov.plan(cfg):
-                console.print(step.render(), highlight=False, markup=False)
-            console.print("dry run: nothing changed")
-            return
-        steps = prov.apply(cfg, echo=lambda text: console.print(text, highlight=False, markup=False))
-        console.print(f"provisioned {len(cfg.accounts) + 1} accounts ({len(steps)} steps)")
+            steps = prov.plan(cfg)
+            for step in steps:
+                echo(step.render())
+            done = "dry run: nothing changed"
+        else:
+            steps = prov.apply(cfg, echo=echo)
+            done = f"provisioned {len(cfg.accounts) + 1} accounts ({len(steps)} steps)"
+        (err_console if as_json else console).print(done, highlight=False)
+        if as_json:
+            typer.echo(json.dumps([dataclasses.asdict(step) for step in steps], indent=1))
 
     @accounts_app.command("register")
-    def register_blocks(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
-    ) -> None:
-        """Create or update a CloudAccount and an AwsCredentials block per account.
+    def register_blocks(config: ConfigFile) -> None:
+        """Create or update a CloudAccount and an AwsCredentials block per account (storage.kind: s3).
 
         Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
         account with only `profile:` gets a block that names the profile and stores no secret.
