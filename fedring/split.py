@@ -11,16 +11,23 @@ with the same scheme and seed; a different request is refused instead of silentl
 
 from __future__ import annotations
 
+import gzip
 import os
+import struct
 from pathlib import Path
 
+import numpy as np
+
 from fedring.config import FederationConfig
-from fedring.errors import ConfigError
+from fedring.errors import ConfigError, DataError
 from fedring.layout import PARTITION_MANIFEST, manifest, manifest_prefix
-from fedring.ml.data import Dataset
+from fedring.ml.data import FILES, Dataset, resolve_source
 from fedring.ml.partition import partition
 from fedring.ml.partition_io import partition_manifest, save_partition
 from fedring.storage import Store, host_store, owner_store
+
+TRAIN_LABELS = FILES[1]  # train-labels-idx1-ubyte.gz
+IDX_LABELS_MAGIC = 2049  # IDX: unsigned bytes, one dimension
 
 
 def describe_partition(cfg: FederationConfig) -> str:
@@ -123,8 +130,6 @@ def check_inputs(cfg: FederationConfig, *, resume: bool = False) -> None:
     The secure-aggregation plan, the data source, the storage root, and with ``resume``
     that the run exists (the error lists the runs that do).
     """
-    from fedring.ml.data import resolve_source
-
     if cfg.secagg.secure:
         from fedring.secure.plan import check_plan
 
@@ -141,21 +146,42 @@ def check_inputs(cfg: FederationConfig, *, resume: bool = False) -> None:
             )
 
 
-def preflight(cfg: FederationConfig, *, resume: bool = False) -> Dataset:
-    """Check the whole configuration, load the data and compute the split before anything is written.
+def mnist_train_labels(cfg: FederationConfig) -> np.ndarray:
+    """MNIST's training labels for the pre-flight split.
+
+    Read straight from the local IDX file (an 8-byte header, then one byte per label:
+    about 0.05 s) rather than through torchvision, whose import alone takes 3 s here;
+    torchvision, which also checks the files' MD5s, loads the data set in the flow.
+    Without a local copy, torchvision downloads it now.
+    """
+    source = resolve_source(cfg.data_dir)
+    if source is None:
+        from fedring.ml.data import load_mnist
+
+        return load_mnist(cfg.data_dir)[0].labels
+    path = source / TRAIN_LABELS
+    try:
+        with gzip.open(path) as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read the MNIST training labels ({exc})") from exc
+    magic, count = struct.unpack(">II", raw[:8]) if len(raw) >= 8 else (0, 0)
+    if magic != IDX_LABELS_MAGIC or len(raw) != 8 + count:
+        raise DataError(f"{path} is not an IDX label file (damaged or truncated?)")
+    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
+
+
+def preflight(cfg: FederationConfig, *, resume: bool = False) -> None:
+    """Check the whole configuration, the data and the split before anything is written.
 
     Bad input (a missing data set, an impossible split, a partition that differs from
-    the one an account holds, an unknown run to resume) fails here, before Prefect starts,
-    leaving nothing behind.
+    the one an account holds, an unknown run to resume) fails here, before Prefect
+    starts, leaving nothing behind; without torch, in about a second (README).
     """
-    from fedring.ml.data import load_mnist
-
     check_inputs(cfg, resume=resume)
-    train, _ = load_mnist(cfg.data_dir)
-    data = train.head(cfg.partition.limit)
-    split_indices(cfg, len(data), data.labels)
+    labels = mnist_train_labels(cfg)[: cfg.partition.limit]
+    split_indices(cfg, len(labels), labels)
     for acct in cfg.accounts:
         store = _existing_store(cfg, acct.name)
         if store is not None and store.exists(PARTITION_MANIFEST):
-            check_partition(cfg, acct.name, partition_manifest(store), len(data))
-    return train
+            check_partition(cfg, acct.name, partition_manifest(store), len(labels))

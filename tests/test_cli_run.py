@@ -6,12 +6,14 @@ Prefect was imported: the pre-flight runs before Prefect is, so none of them may
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fedring.layout import manifest
@@ -159,3 +161,27 @@ def test_corrupt_key_file_in_a_key_ring(tmp_path: Path) -> None:
         assert "a key file there is damaged" in error_line(done)
     assert not (tmp_path / "out").exists()
     assert json.loads((tmp_path / "acme" / "public.json").read_text())["attributes"].keys() == {"acme:self"}
+
+
+def test_preflight_reads_the_same_labels_as_torchvision(mnist) -> None:
+    from fedring.config import build_config
+    from fedring.split import mnist_train_labels
+
+    train, _ = mnist
+
+    assert np.array_equal(mnist_train_labels(build_config()), train.labels)
+
+
+def test_a_damaged_label_file_is_refused(tmp_path: Path) -> None:
+    from fedring.ml.data import FILES
+
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for name in FILES:
+        with gzip.open(data / name, "wb") as fh:
+            fh.write(b"\x00\x00\x08\x01\x00\x00\x00\x05abc")  # a label header promising 5 labels, then 3
+
+    done = fedring(tmp_path, "demo", "--data-dir", data, "--run-dir", tmp_path / "run")
+
+    refused(done, "train-labels-idx1-ubyte.gz is not an IDX label file")
+    assert not (tmp_path / "run").exists()
