@@ -13,24 +13,27 @@ access only; opening needs a key ring that satisfies the policy. See ``docs/regi
 import importlib
 from typing import Any
 
-# Public name -> the module that defines it. Imported on first use, so that listing,
-# showing and verifying (catalog, verify) never load torch, which only opening a model
-# (consume) and publishing need.
-_EXPORTS = {
-    "fetch": "catalog", "listing": "catalog", "model_names": "catalog", "show": "catalog",
-    "version_numbers": "catalog",
+from fedring.registry.catalog import fetch, listing, model_names, show, version_numbers
+from fedring.registry.inputs import Decoded, decode_all
+from fedring.registry.paths import ModelRef
+from fedring.registry.revoke import RewrapReport, revoke, rewrap_registry
+from fedring.registry.verify import Report, verify_all
+
+# Opening a model (consume) and publishing one need torch: imported on first use, so
+# that listing, showing and verifying never load it (tests/registry/test_cli.py).
+_NEED_TORCH = {
     "AttributeRevoked": "consume", "SharedModel": "consume", "load_model": "consume", "open_weights": "consume",
-    "predict": "consume",
-    "Decoded": "inputs", "decode_all": "inputs",
-    "ModelRef": "paths",
-    "Published": "publish", "publish_weights": "publish", "share": "publish",
-    "RewrapReport": "revoke", "revoke": "revoke", "rewrap_registry": "revoke",
-    "Report": "verify", "verify_all": "verify",
+    "predict": "consume", "Published": "publish", "publish_weights": "publish", "share": "publish",
 }
-__all__ = sorted(_EXPORTS)
+
+__all__ = [
+    "AttributeRevoked", "Decoded", "ModelRef", "Published", "Report", "RewrapReport", "SharedModel",
+    "decode_all", "fetch", "listing", "load_model", "model_names", "open_weights", "predict",
+    "publish_weights", "revoke", "rewrap_registry", "share", "show", "verify_all", "version_numbers",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
+    if name not in _NEED_TORCH:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    return getattr(importlib.import_module(f"{__name__}.{_NEED_TORCH[name]}"), name)
