@@ -22,6 +22,8 @@ from fedring.errors import ConfigError
 from fedring.keys.identity import parse_pin
 from fedring.layout import CLIENT_STAGES, check_name
 
+PLACEHOLDER = "change-me"  # how the templates mark a value the user must fill in
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,6 +74,16 @@ class AccountConfig(_Strict):
             raise ValueError("account_id must be 12 digits (AWS account id / Ceph tenant)")
         return v
 
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(PLACEHOLDER):
+            raise ValueError(
+                f"{v!r} is the template's placeholder: agree a secret with the account's owner "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(16))') and put it here"
+            )
+        return v
+
     @property
     def bucket_name(self) -> str:
         return self.bucket or f"fedring-{self.name}"
@@ -98,8 +110,8 @@ class AccountConfig(_Strict):
 class PartitionConfig(_Strict):
     scheme: Literal["iid", "dirichlet", "shards"] = "iid"
     alpha: float = Field(0.5, description="Dirichlet concentration; smaller is more skewed.")
-    classes_per_account: int = Field(2, description="Shards scheme: classes per account.")
-    limit: int | None = Field(None, description="Use only the first N training images (tests).")
+    classes_per_account: int = Field(2, ge=1, description="Shards scheme: classes per account.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N training images (tests).")
 
     @field_validator("alpha")
     @classmethod
@@ -117,14 +129,14 @@ class TrainingConfig(_Strict):
     lr_decay: float = Field(
         1.0, gt=0, le=1, description="Round r trains with learning_rate * lr_decay^(r-1); 1 keeps it constant."
     )
-    eval_limit: int | None = Field(None, description="Evaluate on the first N test images only (tests).")
+    eval_limit: int | None = Field(None, ge=1, description="Evaluate on the first N test images only (tests).")
 
 
 class SecAggConfig(_Strict):
     secure: bool = Field(True, description="Secure aggregation; False runs the plaintext baseline.")
-    threshold: int | None = Field(None, description="Shamir threshold t; default: majority of the roster.")
+    threshold: int | None = Field(None, ge=1, description="Shamir threshold t; default: majority of the roster.")
     rings: int = Field(1, ge=1, description="Parallel rings.")
-    degree: int | None = Field(None, description="Neighbour-graph degree k; None: complete graph.")
+    degree: int | None = Field(None, ge=1, description="Neighbour-graph degree k; None: complete graph.")
     clip: float = Field(8.0, gt=0, description="Per-coordinate clip of updates before quantising.")
     frac_bits: int = Field(
         24, ge=1, le=27, description="Fixed-point fractional bits (clip * 2^frac_bits must stay below 2^31)."
@@ -198,7 +210,7 @@ class DeadlineConfig(_Strict):
 
 class FederationConfig(_Strict):
     run: str = Field("demo", description="Run id; rerunning the same id resumes it.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="Seed of the split, the initial model and training.")
     data_dir: str | None = Field(None, description="MNIST root (else FEDRING_DATA, shared copy, download).")
     host: AccountConfig = AccountConfig(name="host")
     accounts: list[AccountConfig] = Field(
@@ -222,6 +234,9 @@ class FederationConfig(_Strict):
             raise ValueError("accounts: at least one account is needed")
         if len(set(names)) != len(names) or self.host.name in names:
             raise ValueError("accounts: names must be unique and differ from the host's")
+        limit = self.partition.limit
+        if limit is not None and limit < len(names):
+            raise ValueError(f"partition.limit: {len(names)} accounts but only {limit} images to split")
         t = self.secagg.threshold
         if t is not None and not 1 <= t <= len(names):
             raise ValueError(f"secagg.threshold must be between 1 and {len(names)} accounts")
@@ -267,17 +282,37 @@ class FederationConfig(_Strict):
 
 
 def load_config(path: str | Path) -> FederationConfig:
-    """Read and validate a federation file; errors name the file and the option."""
+    """Read and validate a federation file; errors name the file and the option.
+
+    An empty file is refused rather than read as "all defaults": that would start a
+    full-size run nobody asked for.
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"federation file {p} not found (create one with `fedring init`)")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
-        return FederationConfig.model_validate(raw)
+        raw = yaml.safe_load(p.read_text("utf-8"))
+    except IsADirectoryError:
+        raise ConfigError(f"{p} is a directory; name the federation file in it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read federation file {p}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); is it a federation file?") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    if raw is None:
+        raise ConfigError(f"{p} is empty; `fedring init` writes a commented federation file to start from")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping of settings (run:, accounts:, ...), found a {type(raw).__name__}")
+    try:
+        return FederationConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{p}: {_explain(exc)}") from exc
+
+
+def with_run(cfg: FederationConfig, run: str) -> FederationConfig:
+    """``cfg`` with another run id, validated like one read from a file."""
+    return build_config(**{**cfg.model_dump(mode="json"), "run": run})
 
 
 def build_config(**overrides: object) -> FederationConfig:

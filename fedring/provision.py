@@ -169,25 +169,6 @@ class Step:
         return head if self.document is None else f"{head}\n{json.dumps(self.document, indent=2)}"
 
 
-PLACEHOLDER = "change-me"
-
-
-def check_external_ids(cfg: FederationConfig, account: str | None = None) -> None:
-    """Refuse an external id left at the template's placeholder (``change-me-...``), for ``account`` or all.
-
-    The external id is what stops another customer of the host from pointing the host at
-    this account's role (AWS's confused-deputy guard): it must be unique to this pair.
-    """
-    for i, acct in enumerate(cfg.accounts):
-        if account not in (None, acct.name):
-            continue
-        if acct.external_id and acct.external_id.lower().startswith(PLACEHOLDER):
-            raise ConfigError(
-                f"accounts.{i}.external_id: {acct.external_id!r} is the template's placeholder; set a random one "
-                f"(python -c 'import secrets; print(secrets.token_hex(16))') and send it to the host with the role ARN"
-            )
-
-
 def plan(cfg: FederationConfig, account: str | None = None) -> list[Step]:
     """Every step, in order, with the exact documents ``apply`` sends; only ``account``'s if named."""
     if account is not None:
@@ -246,7 +227,6 @@ def apply(
     their own boto3 sessions (default: ``FEDRING_<ACCOUNT>_*`` variables or profiles)."""
     from fedring.storage import account_session
 
-    check_external_ids(cfg, account)
     sessions = dict(sessions or {})
     steps = plan(cfg, account)
     for step in steps:

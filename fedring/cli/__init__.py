@@ -23,9 +23,11 @@ Exit codes (stable, documented in README):
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from fedring import errors
 
@@ -48,10 +50,15 @@ _EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.PolicyError, EXIT_BAD_INPUT),
 ]
 
+# Help panels, in the order ``fedring --help`` shows them.
+PANEL_TRAIN = "Train"
+PANEL_SETUP = "Set up a federation"
+PANEL_KEYS = "Keys and envelopes"
+PANEL_SHARE = "Share and use models"
+
 app = typer.Typer(
     name="fedring",
     help="Secure federated learning across cloud accounts.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -70,37 +77,50 @@ def _register_commands() -> None:
     """Each module adds its commands to ``app``; imported here to keep start-up lazy."""
     import importlib
 
-    for module in ("run", "crypto", "accounts", "models", "agent"):
-        try:
-            mod = importlib.import_module(f"fedring.cli.{module}")
-        except ModuleNotFoundError as exc:  # a group not built yet
-            if exc.name != f"fedring.cli.{module}":
-                raise
-            continue
-        mod.register(app)
+    if app.registered_commands or app.registered_groups:
+        return
+    for module in ("run", "accounts", "crypto", "models", "agent"):
+        importlib.import_module(f"fedring.cli.{module}").register(app)
+
+
+def _error_line(message: str) -> None:
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
+
+
+def _usage_error(exc: typer.TyperException) -> NoReturn:
+    """Usage, then one line: what was wrong and where the help is (exit 2, no traceback).
+
+    typer 0.29 raises the exceptions of its own bundled click, all rooted in the public
+    ``typer.TyperException``; a ``click.ClickException`` handler would never see them.
+    """
+    ctx = getattr(exc, "ctx", None)
+    parts = [" ".join(exc.format_message().split()).rstrip(".")]
+    if ctx is not None:
+        print(ctx.get_usage(), file=sys.stderr)
+        list_commands = getattr(ctx.command, "list_commands", None)
+        if list_commands is not None:  # a group: name the commands it has
+            parts.append(f"Commands: {', '.join(list_commands(ctx))}")
+        parts.append(f"See '{ctx.command_path} --help'")
+    _error_line(". ".join(parts) + ".")
+    sys.exit(EXIT_BAD_INPUT)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and turn fedring errors into exit codes and one clear line."""
+    """Entry point: run the app and turn every error into its exit code and one clear line."""
     _register_commands()
     try:
         code = app(args=argv, standalone_mode=False)
     except errors.FedringError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        _error_line(str(exc))
         sys.exit(exit_code_for(exc))
+    except typer.TyperException as exc:  # usage errors of typer's bundled click
+        _usage_error(exc)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
         sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_BAD_INPUT)
-        raise
-    if isinstance(code, int) and code:  # typer returns Exit codes (130 on Ctrl-C) instead of raising them
+    # Without standalone mode typer returns the code of ``typer.Exit`` (``--help`` too, and
+    # 130 for Ctrl-C) instead of raising it.
+    if isinstance(code, int):
         if code == 130:
             err_console.print("aborted")
         sys.exit(code)

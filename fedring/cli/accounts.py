@@ -12,6 +12,7 @@ calling anything) and, on stdout, the one JSON document the organisation sends t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,6 +20,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from fedring.cli import PANEL_SETUP
+from fedring.cli.params import STDIO, ConfigFile, JsonOpt, check_output
 from fedring.config import FederationConfig, load_config
 from fedring.errors import ConfigError
 
@@ -142,59 +145,76 @@ storage:
 
 
 def register(app: typer.Typer) -> None:
-    accounts_app = typer.Typer(help="Prefect blocks for the accounts of a federation.", no_args_is_help=True)
-    app.add_typer(accounts_app, name="accounts")
+    accounts_app = typer.Typer(help="Prefect blocks for the accounts of a federation.")
+    app.add_typer(accounts_app, name="accounts", rich_help_panel=PANEL_SETUP)
 
-    identity_app = typer.Typer(help="An account's identity key (Ed25519): its pin for the federation files.",
-                               no_args_is_help=True)
-    app.add_typer(identity_app, name="identity")
+    identity_app = typer.Typer(help="An account's identity key (Ed25519): its pin for the federation files.")
+    app.add_typer(identity_app, name="identity", rich_help_panel=PANEL_SETUP)
 
-    @app.command()
+    @app.command(rich_help_panel=PANEL_SETUP)
     def init(
         s3: Annotated[bool, typer.Option("--s3", help="Write the S3 example instead of the embedded one.")] = False,
-        output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write.")] = None,
+        output: Annotated[Optional[str], typer.Option(  # noqa: UP007 - typer needs Optional
+            "-o", "--output", metavar="OUT", callback=check_output, help="File to write; - writes stdout.",
+            show_default="federation.yaml, or federation-s3.yaml with --s3")] = None,
         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
     ) -> None:
         """Write a commented federation file (embedded default, or S3 with --s3)."""
-        path = output or Path("federation-s3.yaml" if s3 else "federation.yaml")
+        text = S3_TEMPLATE if s3 else LOCAL_TEMPLATE
+        if output == STDIO:
+            typer.echo(text, nl=False)
+            return
+        path = Path(check_output(output or ("federation-s3.yaml" if s3 else "federation.yaml")))
         if path.exists() and not force:
             raise ConfigError(f"{path} exists; pass --force to overwrite it or -o to write elsewhere")
-        path.write_text(S3_TEMPLATE if s3 else LOCAL_TEMPLATE)
-        console.print(f"wrote {path}")
+        path.write_text(text)
+        console.print(f"wrote {path}", highlight=False)
 
-    @app.command()
+    @app.command(rich_help_panel=PANEL_SETUP)
     def provision(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
-        account: Annotated[Optional[str], typer.Option("--account", "-a", help=(
+        config: ConfigFile,
+        account: Annotated[Optional[str], typer.Option("--account", "-a", help=(  # noqa: UP007 - typer needs Optional
             "Provision only this account, with its own admin credentials, and print (stdout) the JSON to send "
             "the other organisations. Without it: every account (one admin for all: trials, demos)."))] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and documents; change nothing.")] = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Create buckets, the host-access role in each client, and their policies (idempotent)."""
+        """Create buckets, the host-access role in each client, and their policies (idempotent).
+
+        Needs storage.kind: s3. With --account, stdout is the JSON document to send the other
+        organisations (the steps go to stderr). Otherwise, with --json, stdout is one JSON list
+        of steps (account, action, target, document), as planned with --dry-run or as applied.
+        """
         from fedring import provision as prov
 
         cfg = load_config(config)
         if cfg.storage.kind != "s3":
             raise ConfigError(f"{config}: storage.kind is {cfg.storage.kind!r}; provisioning is for 's3'")
-        out = console if account is None else err_console  # with --account, stdout is the JSON document only
+        quiet = as_json or account is not None  # stdout carries one JSON document only
+        out = err_console if account is not None else console
+
+        def echo(text: str) -> None:
+            if not (as_json and account is None):  # with --json the steps are printed once, at the end
+                out.print(text, highlight=False, markup=False)
+
         if dry_run:
-            try:
-                prov.check_external_ids(cfg, account)
-            except ConfigError as exc:
-                out.print(f"warning: {exc}", highlight=False, markup=False)
-            for step in prov.plan(cfg, account):
-                out.print(step.render(), highlight=False, markup=False)
-            out.print("dry run: nothing changed")
+            steps = prov.plan(cfg, account)
+            for step in steps:
+                echo(step.render())
+            done = "dry run: nothing changed"
         else:
-            steps = prov.apply(cfg, account=account, echo=lambda text: out.print(text, highlight=False, markup=False))
-            out.print(f"provisioned {1 if account else len(cfg.accounts) + 1} account(s) ({len(steps)} steps)")
+            steps = prov.apply(cfg, account=account, echo=echo)
+            done = f"provisioned {1 if account else len(cfg.accounts) + 1} account(s) ({len(steps)} steps)"
+        (err_console if quiet else console).print(done, highlight=False)
         if account is not None:
             pin = _pin(cfg, account, create=not dry_run)
-            print(json.dumps(prov.exchange_document(cfg, account, pin), indent=2))
+            typer.echo(json.dumps(prov.exchange_document(cfg, account, pin), indent=2))
+        elif as_json:
+            typer.echo(json.dumps([dataclasses.asdict(step) for step in steps], indent=1))
 
     @identity_app.command("show")
     def identity_show(
-        config: Annotated[Path, typer.Option("--config", "-c", help="This organisation's federation file.")],
+        config: ConfigFile,
         account: Annotated[str, typer.Option("--account", "-a", help="The account whose identity to show.")],
     ) -> None:
         """Print the account's identity pin (ed25519:<hex>), creating the identity once; keys stay on this machine."""
@@ -202,7 +222,7 @@ def register(app: typer.Typer) -> None:
 
     @accounts_app.command("register")
     def register_blocks(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file with storage.kind: s3.")],
+        config: ConfigFile,
         account: Annotated[str, typer.Option("--account", "-a", help="This organisation's account (only its blocks).")],
     ) -> None:
         """Create or update this account's CloudAccount and AwsCredentials blocks on this organisation's Prefect.

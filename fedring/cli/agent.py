@@ -18,6 +18,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from fedring.cli import PANEL_TRAIN
+from fedring.cli.params import ConfigFile
 from fedring.config import load_config
 from fedring.errors import ConfigError
 
@@ -25,9 +27,9 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(rich_help_panel=PANEL_TRAIN)
     def agent(
-        config: Annotated[Path, typer.Option("--config", "-c", help="This organisation's federation file.")],
+        config: ConfigFile,
         account: Annotated[str, typer.Option("--account", "-a", help="The client account this agent acts for.")],
         max_interval: Annotated[float, typer.Option(min=0.05, help="Longest pause between two looks at the inbox (s).")] = 1.0,
         max_idle: Annotated[Optional[float], typer.Option(help="Stop after this many seconds without a request.")] = None,

@@ -1,34 +1,49 @@
 """``fedring demo`` and ``fedring run``: train a federation, show progress, write the report.
 
-Prefect is imported inside the commands, so other commands start fast. Ctrl-C and SIGTERM
-stop a run cleanly: the round in flight stops (its recorded decisions stay), the flow
-runs show Cancelled in Prefect, and the command exits with 130; running it again resumes.
+The configuration, every path and the data are checked (``fedring.split.preflight``)
+before Prefect is imported, so bad input fails in seconds and leaves nothing behind.
+With ``--json`` stdout carries only the final metrics as JSON (progress goes to stderr);
+the same document is kept as ``summary.json`` in the run directory, where the plot of
+a later run with the same settings finds it as its baseline (``fedring.report``).
+Ctrl-C and SIGTERM stop a run cleanly: the round in flight stops (its recorded decisions
+stay), the flow runs show Cancelled in Prefect, and the command exits with 130; running
+it again resumes.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Iterator, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fedring.config import FederationConfig, build_config, load_config
+from fedring.cli import PANEL_TRAIN
+from fedring.cli.params import ConfigFile, JsonOpt, check_folder, check_run_id
+from fedring.config import FederationConfig, TrainingConfig, build_config, load_config, with_run
 from fedring.errors import ConfigError
-from fedring.report import accuracy_png, rows, write_csv
+from fedring.report import SUMMARY, accuracy_png, find_counterpart, rows, summary, write_csv
 
-console = Console()
+RUNS = Path("runs")
+_LR = TrainingConfig.model_fields["learning_rate"].default
+_DECAY = TrainingConfig.model_fields["lr_decay"].default
+
+RunDirOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional
+    metavar="DIR", callback=check_folder, help="Where metrics.csv, accuracy.png and summary.json go.",
+    show_default="runs/RUN")]
 
 
-def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded") -> dict:
-    """Run the host flow with progress bars, then print the table and write CSV + plot."""
+def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded", resume: bool = False,
+                     as_json: bool = False) -> dict:
+    """Check everything, run the host flow with progress bars, then print the table and write CSV + plot."""
     from fedring.split import preflight
 
-    preflight(cfg)
+    preflight(cfg, resume=resume)
     from fedring.cli.prefect_env import apply_server_settings
 
     apply_server_settings()
@@ -37,7 +52,7 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     from flows.host import federated_training
     from flows.progress import Event, listen
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    console = Console(stderr=as_json)
     n_rounds = cfg.training.rounds
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -65,20 +80,30 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
             except BaseException as exc:
                 if _interrupted(exc):
                     progress.stop()
-                    _cancelled(cfg.run, since)
+                    _cancelled(cfg.run, since, console)
                 raise
         progress.update(rounds_bar, completed=len(manifest["committed"]))
     committed = manifest["committed"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = write_csv(committed, run_dir / "metrics.csv")
+    png_path = run_dir / "accuracy.png"
+    doc = summary(cfg, committed, metrics_csv=csv_path, plot=png_path)
+    counterpart = find_counterpart(doc, run_dir)
+    doc["compared_with"] = counterpart["run"] if counterpart else None
+    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}", baseline=counterpart))
+    (run_dir / SUMMARY).write_text(json.dumps(doc, indent=1) + "\n")
+    if as_json:
+        typer.echo(json.dumps(doc, indent=1))
+        return manifest
     table = Table(title=f"run {cfg.run}")
     for col in ("round", "accuracy", "loss", "participants", "dropped", "seconds"):
         table.add_column(col, justify="right")
     for r in rows(committed):
         table.add_row(str(r["round"]), f"{r['accuracy']:.2%}", f"{r['loss']:.4f}", str(r["participants"]), r["dropped"], f"{r['seconds']:.1f}")
     console.print(table)
-    csv_path = write_csv(committed, run_dir / "metrics.csv")
-    png_path = run_dir / "accuracy.png"
-    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}"))
-    console.print(f"metrics: {csv_path}\nplot:    {png_path}")
+    console.print(f"metrics: {csv_path}\nplot:    {png_path}", highlight=False)
+    if counterpart is not None:
+        console.print(f"         (with run {counterpart['run']} for comparison)", highlight=False)
     return manifest
 
 
@@ -102,7 +127,7 @@ def _interrupted(exc: BaseException) -> bool:
     return isinstance(exc, (KeyboardInterrupt, TerminationSignal))
 
 
-def _cancelled(run: str, since: datetime) -> None:
+def _cancelled(run: str, since: datetime, console: Console) -> None:
     """Mark the interrupted flow runs Cancelled in Prefect and say how to resume."""
     from flows.cancel import mark_cancelled
 
@@ -117,29 +142,42 @@ def _cancelled(run: str, since: datetime) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(rich_help_panel=PANEL_TRAIN)
     def demo(
         accounts: Annotated[int, typer.Option(min=1, help="Client accounts.")] = 3,
-        rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 5,
-        partition: Annotated[str, typer.Option(help="iid, dirichlet or shards.")] = "iid",
+        rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 5,
+        partition: Annotated[Literal["iid", "dirichlet", "shards"], typer.Option(help="How the data is split.")] = "iid",
         alpha: Annotated[float, typer.Option(help="Dirichlet concentration (smaller: more skew).")] = 0.5,
-        classes_per_account: Annotated[int, typer.Option(help="Classes per account (shards).")] = 2,
-        epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 1,
-        lr_decay: Annotated[float, typer.Option(help="Round r trains with 0.001 * lr_decay^(r-1).")] = 1.0,
-        seed: Annotated[int, typer.Option(help="Seed for the split, the model and training.")] = 0,
-        run: Annotated[str, typer.Option(help="Run id; the same id resumes the run.")] = "demo",
-        run_dir: Annotated[Optional[Path], typer.Option(help="Where storage, plot and CSV go (default runs/RUN).")] = None,
-        data_dir: Annotated[Optional[Path], typer.Option(help="MNIST directory (else $FEDRING_DATA).")] = None,
-        limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+        classes_per_account: Annotated[int, typer.Option(min=1, help="Classes per account (shards).")] = 2,
+        epochs: Annotated[int, typer.Option(min=1, help="Local epochs per round.")] = 1,
+        lr_decay: Annotated[float, typer.Option(
+            help=f"Round r trains with learning rate {_LR:g} * lr_decay^(r-1).")] = _DECAY,
+        seed: Annotated[int, typer.Option(min=0, help="Seed for the split, the model and training.")] = 0,
+        run: Annotated[Optional[str], typer.Option(  # noqa: UP007
+            callback=check_run_id, help="Run id; the same id resumes the run.",
+            show_default="demo, or demo-plaintext with --plaintext")] = None,
+        run_dir: RunDirOpt = None,
+        data_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+            metavar="DIR", help="MNIST directory.", show_default="$FEDRING_DATA, else a shared copy, else download")] = None,
+        limit: Annotated[Optional[int], typer.Option(  # noqa: UP007
+            min=1, help="Use only the first N training images.", show_default="all 60,000")] = None,
         plaintext: Annotated[bool, typer.Option(help="Plain federated averaging (no secure aggregation), for comparison.")] = False,
-        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Federation file; the options above are ignored.")] = None,
+        config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+            "--config", "-c", metavar="FILE", exists=True, dir_okay=False, readable=True,
+            help="Federation file; the options above are then ignored.")] = None,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Train a CNN on MNIST across local accounts with secure aggregation (no cloud needed)."""
+        """Train a CNN on MNIST across local accounts with secure aggregation (no cloud needed).
+
+        Storage, keys, metrics.csv and accuracy.png go to runs/RUN. The plot also shows a
+        run beside it with the same settings in the other mode (e.g. the --plaintext run).
+        """
         if config is not None:
             cfg = load_config(config)
-            train_and_report(cfg, run_dir or Path("runs") / cfg.run)
+            train_and_report(cfg, run_dir or RUNS / cfg.run, as_json=as_json)
             return
-        run_dir = run_dir or Path("runs") / run
+        run = run or ("demo-plaintext" if plaintext else "demo")
+        run_dir = run_dir or RUNS / run
         cfg = build_config(
             run=run,
             seed=seed,
@@ -150,24 +188,28 @@ def register(app: typer.Typer) -> None:
             secagg={"secure": not plaintext},
             storage={"kind": "local", "root": str(run_dir / "storage")},
         )
-        train_and_report(cfg, run_dir)
+        train_and_report(cfg, run_dir, as_json=as_json)
 
-    @app.command("run")
+    @app.command("run", rich_help_panel=PANEL_TRAIN)
     def run_cmd(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file (fedring init writes one).")],
-        resume: Annotated[Optional[str], typer.Option(help="Resume this run id instead of the file's.")] = None,
-        run_dir: Annotated[Optional[Path], typer.Option(help="Where plot and CSV go (default runs/RUN).")] = None,
+        config: ConfigFile,
+        resume: Annotated[Optional[str], typer.Option(  # noqa: UP007
+            metavar="RUN", callback=check_run_id,
+            help="Resume this existing run instead of the file's run.")] = None,
+        run_dir: RunDirOpt = None,
         agents: Annotated[bool, typer.Option(help="Ask each organisation's agent to run its client stages "
                                              "(signed requests in its inbox, deadlines; see docs/deploy.md).")] = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Train the federation described by a configuration file (resumable)."""
+        """Train the federation described by a configuration file (the file's run id resumes it)."""
         cfg = load_config(config)
         if resume:
-            cfg = cfg.model_copy(update={"run": resume})
+            cfg = with_run(cfg, resume)
         if agents and not cfg.secagg.secure:
             raise ConfigError(f"{config}: secagg.secure is false; --agents runs secure rounds only")
         if agents:  # every pin known before anything starts (ConfigError naming the account otherwise)
             from fedring.round.party import pins
 
             pins(cfg)
-        train_and_report(cfg, run_dir or Path("runs") / cfg.run, dispatch="agents" if agents else "embedded")
+        train_and_report(cfg, run_dir or RUNS / cfg.run, dispatch="agents" if agents else "embedded",
+                         resume=bool(resume), as_json=as_json)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedring.errors import ConfigError, IntegrityError
-from fedring.ml.model import ARCHITECTURE, build_model
 
 CARD_FORMAT = "fedring-model-card/1"
 CONTENT_TYPE = "application/x-fedring-weights-f32le"
@@ -31,6 +30,8 @@ def envelope_context(model: str, version: int) -> dict[str, str | int]:
 
 def parameter_count() -> int:
     """Trainable parameters of the reference architecture (421,834 for fedring-cnn-v1)."""
+    from fedring.ml.model import build_model  # torch: only publishing builds a card
+
     return sum(p.numel() for p in build_model().parameters() if p.requires_grad)
 
 
@@ -64,6 +65,8 @@ def build_card(
     now: float | None = None,
 ) -> dict:
     """The card of ``version``, from the run's manifest and the plaintext weights."""
+    from fedring.ml.model import ARCHITECTURE
+
     committed = manifest.get("committed", [])
     if not 1 <= rnd <= len(committed):
         raise ConfigError(f"--round {rnd}: run {manifest.get('run')!r} has {len(committed)} committed rounds")

@@ -39,8 +39,8 @@ def _with_ids(tmp_path: Path) -> Path:
     return path
 
 
-def test_one_account_plans_only_its_own_steps():
-    cfg = load_config(EXAMPLE)
+def test_one_account_plans_only_its_own_steps(tmp_path):
+    cfg = load_config(_with_ids(tmp_path))
     mine = plan(cfg, "account-2")
     assert {s.account for s in mine} == {"account-2"}
     assert [s.action for s in mine] == ["create-bucket", "bucket-lifecycle", "create-role", "role-policy", "bucket-policy"]
@@ -50,12 +50,12 @@ def test_one_account_plans_only_its_own_steps():
         plan(cfg, "account-9")
 
 
-def test_the_exchange_document_holds_what_the_others_need_and_no_secret():
-    cfg = load_config(EXAMPLE)
+def test_the_exchange_document_holds_what_the_others_need_and_no_secret(tmp_path):
+    cfg = load_config(_with_ids(tmp_path))
     assert exchange_document(cfg, "account-1", "ed25519:" + "ab" * 32) == {
         "account": "account-1", "account_id": "222222222222", "bucket": "fedring-account-1-222222222222",
         "region": "us-east-1", "role": "client", "role_arn": "arn:aws:iam::222222222222:role/fedring-host-access",
-        "external_id": "change-me-account-1", "identity": "ed25519:" + "ab" * 32,
+        "external_id": "3f9c1e0b2a7d41c58e6", "identity": "ed25519:" + "ab" * 32,
     }
     host = exchange_document(cfg, "host", None)
     assert host["role"] == "host" and host["principal_arn"] == "arn:aws:iam::111111111111:role/fedring-host"
@@ -64,9 +64,9 @@ def test_the_exchange_document_holds_what_the_others_need_and_no_secret():
 def test_a_placeholder_external_id_is_refused_before_anything_is_called(tmp_path):
     done = _fedring("provision", "--config", str(EXAMPLE), "--account", "account-1", keys=tmp_path / "keys")
     assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "error: accounts.0.external_id: 'change-me-account-1' is the template's placeholder; set a random one "
-        "(python -c 'import secrets; print(secrets.token_hex(16))') and send it to the host with the role ARN")
+    line = done.stderr.strip()
+    assert "\n" not in line and line.startswith(f"error: {EXAMPLE}: accounts.0.external_id: 'change-me-account-1' "
+                                                  "is the template's placeholder: agree a secret with the account's owner")
     assert done.stdout == ""
     assert not (tmp_path / "keys").exists()  # refused before creating anything
 

@@ -50,7 +50,7 @@ from fedring.secagg import (
     quantise,
     reconstruct,
 )
-from fedring.secagg.shamir import SELF
+from fedring.secagg.shamir import SELF, RevealedShare
 from tests.round.conftest import ACCOUNTS, make_federation
 
 
