@@ -8,7 +8,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from fedring.config import FederationConfig
+from fedring.lease import RunLease, hold_run
 from fedring.report import markdown_summary
+from fedring.storage import host_store
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
 from flows.plain_round import plain_round
@@ -24,17 +26,26 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     """Split the data, enrol the accounts, then train the rounds not yet committed.
 
     Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
-    data, model and seeds through plain federated averaging.
+    data, model and seeds through plain federated averaging. The whole run holds the
+    run's lease (``fedring.lease``): a second process on the run is refused with
+    ``RunBusy``, and every commit first checks that the lease was not taken over.
     """
+    with hold_run(host_store(cfg), cfg.run) as lease:  # RunBusy at once while another process drives the run
+        return _train(cfg, dispatch, lease)
+
+
+def _train(cfg: FederationConfig, dispatch: Mode, lease: RunLease) -> dict:
     log = get_run_logger()
     roster = split(cfg)
     if cfg.secagg.secure:
         run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
         host = load_host(cfg)
         publish_directory(quote(host))
+        lease.check()  # manifest 0 creates the run: a commit like the others
         manifest = start_secure(cfg, roster, quote(host))
         round_flow = secure_round
     else:
+        lease.check()
         manifest = start(cfg, roster)
         round_flow = plain_round
     done = len(manifest["committed"])
@@ -43,7 +54,7 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     for rnd in range(done + 1, cfg.training.rounds + 1):
         report(rnd, "round")
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            manifest = round_flow(cfg, rnd, roster, dispatch)
+            manifest = round_flow(cfg, rnd, roster, dispatch)  # checks the lease before its commit
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest
