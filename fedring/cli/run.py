@@ -5,6 +5,9 @@ Prefect is imported inside the commands, so other commands start fast.
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,19 +22,43 @@ console = Console()
 
 
 def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded") -> dict:
-    """Run the host flow with progress bars, then print the table and write CSV + plot."""
+    """Run the host flow with progress bars, then print the table and write CSV + plot.
+
+    The run's lease is taken before Prefect starts (a second process on the run is refused
+    at once, exit code 8), and the Prefect server this command starts dies with it
+    (``fedring.cli.prefect_env.prefect_server``); SIGTERM stops the run like Ctrl-C.
+    """
+    from fedring.cli.prefect_env import prefect_server
+    from fedring.lease import hold_run
     from fedring.split import preflight
+    from fedring.storage import host_store
 
     preflight(cfg)
-    from fedring.cli.prefect_env import apply_server_settings
+    with _terminate_as_interrupt(), hold_run(host_store(cfg), cfg.run), prefect_server() as address:
+        if address is not None:
+            console.print(f"Prefect server of this run: View at {address}")
+        manifest = _train(cfg, dispatch)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    committed = manifest["committed"]
+    table = Table(title=f"run {cfg.run}")
+    for col in ("round", "accuracy", "loss", "participants", "dropped", "seconds"):
+        table.add_column(col, justify="right")
+    for r in rows(committed):
+        table.add_row(str(r["round"]), f"{r['accuracy']:.2%}", f"{r['loss']:.4f}", str(r["participants"]), r["dropped"], f"{r['seconds']:.1f}")
+    console.print(table)
+    csv_path = write_csv(committed, run_dir / "metrics.csv")
+    png_path = run_dir / "accuracy.png"
+    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}"))
+    console.print(f"metrics: {csv_path}\nplot:    {png_path}")
+    return manifest
 
-    apply_server_settings()
+
+def _train(cfg: FederationConfig, dispatch: str) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.host import federated_training
     from flows.progress import Event, listen
 
-    run_dir.mkdir(parents=True, exist_ok=True)
     n_rounds = cfg.training.rounds
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -55,18 +82,21 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
         with listen(show):
             manifest = federated_training(cfg, dispatch=dispatch)
         progress.update(rounds_bar, completed=len(manifest["committed"]))
-    committed = manifest["committed"]
-    table = Table(title=f"run {cfg.run}")
-    for col in ("round", "accuracy", "loss", "participants", "dropped", "seconds"):
-        table.add_column(col, justify="right")
-    for r in rows(committed):
-        table.add_row(str(r["round"]), f"{r['accuracy']:.2%}", f"{r['loss']:.4f}", str(r["participants"]), r["dropped"], f"{r['seconds']:.1f}")
-    console.print(table)
-    csv_path = write_csv(committed, run_dir / "metrics.csv")
-    png_path = run_dir / "accuracy.png"
-    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}"))
-    console.print(f"metrics: {csv_path}\nplot:    {png_path}")
     return manifest
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does: the run stops, its lease and server end."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:
