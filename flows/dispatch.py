@@ -170,10 +170,22 @@ def run_stage(
     return records.write(stage, "decision", decision)
 
 
-def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str, **params: Any) -> dict:
-    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded."""
+def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str,
+             indispensable: str = "", **params: Any) -> dict:
+    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded.
+
+    ``indispensable`` says why the round cannot go on without this step (empty: it can).
+    Such a step's failure is not recorded, since every resume would replay it and the round
+    could never finish: the round stops with TooFewSurvivors, and a resume runs the step again.
+    """
     found = records.read(stage, name)
     if found is not None:
         return found
     o = run_client(flow, account, mode, **params)
+    if not o.ok and indispensable:
+        raise TooFewSurvivors(
+            f"round {records.rnd} {stage}: {account} failed ({o.error}); {indispensable}. Nothing was committed "
+            f"and the failure was not recorded: resume the run once {account} is reachable again, and the round "
+            f"goes on from this step."
+        )
     return records.write(stage, name, {"ok": o.ok, "result": o.result, "error": o.error})
