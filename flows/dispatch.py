@@ -25,7 +25,6 @@ for every account, and each account adopts what it already wrote.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,10 +33,11 @@ from typing import Any, Literal
 from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
+from prefect.utilities.annotations import quote
 
 from fedring.errors import IntegrityError, ObjectExists, ObjectNotFound, StageFailed, StageRefused, StorageError, TooFewSurvivors
-from fedring.layout import stage_record
 from fedring.storage import Store
+from tasks.records import read_record, write_record
 
 Mode = Literal["embedded", "subflows", "deployments"]
 
@@ -67,13 +67,11 @@ class RecordBook:
     rnd: int
 
     def read(self, stage: str, name: str) -> dict | None:
-        key = stage_record(self.run, self.rnd, stage, name)
-        return json.loads(self.store.get(key)) if self.store.exists(key) else None
+        return read_record(quote(self.store), self.run, self.rnd, stage, name)
 
     def write(self, stage: str, name: str, record: dict) -> dict:
         """Record ``record`` unless a record is there already; returns the one that stands."""
-        data = json.dumps(record, sort_keys=True).encode()
-        return json.loads(self.store.put_once(stage_record(self.run, self.rnd, stage, name), data))
+        return write_record(quote(self.store), self.run, self.rnd, stage, name, record)
 
 
 def deployment_name(flow: Flow, account: str) -> str:
