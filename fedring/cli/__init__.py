@@ -16,6 +16,7 @@ Exit codes (stable, documented in README):
 6     storage error (not found, access denied, credentials)
 7     protocol error (too few survivors or shares)
 8     run busy: another process holds the run (the message names it)
+130   interrupted: Ctrl-C, or SIGTERM during ``fedring run`` / ``demo``
 ====  ==========================================================
 """
 
@@ -35,6 +36,7 @@ EXIT_UNKNOWN_KEY = 5
 EXIT_STORAGE = 6
 EXIT_PROTOCOL = 7
 EXIT_RUN_BUSY = 8
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 _EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.PolicyNotSatisfied, EXIT_POLICY),
@@ -83,13 +85,15 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn fedring errors into exit codes and one clear line."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        # Not standalone, typer returns the code of an Exit instead of raising it, and turns
+        # Ctrl-C (KeyboardInterrupt, SIGTERM in `fedring run`) into Exit(130); commands return None.
+        code = app(args=argv, standalone_mode=False)
     except errors.FedringError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(exit_code_for(exc))
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors carry their own exit code
@@ -99,3 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             exc.show()
             sys.exit(EXIT_BAD_INPUT)
         raise
+    if code == EXIT_INTERRUPTED:
+        err_console.print("aborted")
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -37,7 +37,10 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     with _terminate_as_interrupt(), hold_run(host_store(cfg), cfg.run), prefect_server() as address:
         if address is not None:
             console.print(f"Prefect server of this run: View at {address}")
-        manifest = _train(cfg, dispatch)
+        try:
+            manifest = _train(cfg, dispatch)
+        finally:
+            _flush_run_logs()
     run_dir.mkdir(parents=True, exist_ok=True)
     committed = manifest["committed"]
     table = Table(title=f"run {cfg.run}")
@@ -83,6 +86,15 @@ def _train(cfg: FederationConfig, dispatch: str) -> dict:
             manifest = federated_training(cfg, dispatch=dispatch)
         progress.update(rounds_bar, completed=len(manifest["committed"]))
     return manifest
+
+
+def _flush_run_logs() -> None:
+    """Send the run logs Prefect still queues while its server runs (at exit they fail, loudly)."""
+    import logging
+
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.flush()
 
 
 @contextmanager
