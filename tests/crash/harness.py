@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -123,7 +124,13 @@ def launch(place: Place, server_env: dict[str, str], spec: dict[str, Any] | None
         [sys.executable, "-m", "tests.crash.bootstrap", "run", "--config", str(place.path),
          "--run-dir", str(place.base / "out")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches the command even when the tests run in the background (where SIGINT is ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_trace(place: Place, label: str) -> list[dict[str, Any]]:
@@ -205,9 +212,16 @@ def kind(write: dict[str, Any], *, run: str, accounts: tuple[str, ...] = ACCOUNT
     return f"{who} {key}"
 
 
-def keys_of(trace: list[dict[str, Any]], run: str) -> list[tuple[str, str]]:
-    """(bucket, key) of each write, the run id left out (to compare runs of different ids)."""
-    return [(w["bucket"], w["key"].replace(f"/{run}/", "/<run>/")) for w in trace]
+def kinds_of(trace: list[dict[str, Any]], place: Place) -> list[str]:
+    """The kind of each write of a run at ``place``.
+
+    Runs of one federation write the same kinds in the same order, but not the same keys:
+    public-key documents are named after fresh keys, and the ring order is seeded by the
+    round keys each run draws.
+    """
+    cfg = place.cfg
+    names = {"run": cfg.run, "host": cfg.host.name, "accounts": tuple(a.name for a in cfg.accounts)}
+    return [kind(w, **names) for w in trace]
 
 
 @dataclass
@@ -219,25 +233,26 @@ class Reference:
     outcome: dict[str, Any]
 
     def kinds(self) -> dict[str, int]:
-        """Kind -> the index of its first write."""
+        """Kind -> the index (1-based) of its first write."""
         found: dict[str, int] = {}
-        for n in range(1, len(self.trace) + 1):
-            found.setdefault(self.kind_of_point(n), n)
+        for n, what in enumerate(kinds_of(self.trace, self.place), start=1):
+            found.setdefault(what, n)
         return found
 
     def kind_of_point(self, n: int) -> str:
         """The kind of the run's ``n``-th write (1-based)."""
-        return kind(self.trace[n - 1], run=self.place.run, host=self.place.cfg.host.name,
-                    accounts=tuple(a.name for a in self.place.cfg.accounts))
+        return kinds_of(self.trace[n - 1 : n], self.place)[0]
 
     def point(self, what: str) -> int:
         """The write to kill after: the first of kind ``what``, or the run's ``last write``."""
         return len(self.trace) if what == "last write" else self.kinds()[what]
 
-    def planned_faults(self, every: int, phase: int) -> list[tuple[str, str]]:
-        """The writes a ``fail_every``/``fail_phase`` plan fails: the keys of one rank class, in order."""
-        keys = list(dict.fromkeys(keys_of(self.trace, self.place.run)))
-        return [k for rank, k in enumerate(keys) if rank % every == phase]
+    def planned_faults(self, every: int, phase: int) -> list[str]:
+        """The kinds of the writes a ``fail_every``/``fail_phase`` plan fails: one rank class of keys, in order."""
+        first = {}
+        for write, what in zip(self.trace, kinds_of(self.trace, self.place), strict=True):
+            first.setdefault((write["bucket"], write["key"]), what)
+        return [what for rank, what in enumerate(first.values()) if rank % every == phase]
 
 
 def reference_run(place: Place, server_env: dict[str, str], spec: dict[str, Any] | None = None) -> Reference:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.crash.harness import Reference, keys_of, local_place, outcome, run_cli, unreadable
+from tests.crash.harness import Reference, kinds_of, local_place, outcome, run_cli, unreadable
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def fail_once(ref: Reference, phase: int, fault: str, server_env: dict[str, str]
     result = run_cli(place, server_env, {"fail_every": STRIDE, "fail_phase": phase, "fault": fault})
     assert result.code == 0, result.tail()
     faulted = [w for w in result.trace if w["fault"]]
-    assert keys_of(faulted, place.run) == ref.planned_faults(STRIDE, phase)
+    assert kinds_of(faulted, place) == ref.planned_faults(STRIDE, phase)
     assert outcome(place) == ref.outcome  # same models; every account took part in every round
     assert unreadable(place) == []
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crash.harness import Reference, keys_of, outcome, reference_run, run_cli, s3_place, unreadable
+from tests.crash.harness import Reference, kinds_of, outcome, reference_run, run_cli, s3_place, unreadable
 from tests.s3.conftest import ceph, fed  # noqa: F401  (session fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.s3]
@@ -49,7 +49,7 @@ def test_s3_run_killed_after_a_write_resumes_to_the_same_models(what, s3_referen
     killed = run_cli(place, server_env, {**LEASE, "kill_after": n}, label="killed")
     resumed = run_cli(place, server_env, LEASE, label="resumed")
     assert killed.code == -signal.SIGKILL, killed.tail()
-    assert keys_of(killed.trace, run) == keys_of(s3_reference.trace[:n], s3_reference.place.run)
+    assert kinds_of(killed.trace, place) == kinds_of(s3_reference.trace[:n], s3_reference.place)
     assert resumed.code == 0, resumed.tail()
     assert outcome(place) == s3_reference.outcome
     assert unreadable(place) == []
@@ -60,5 +60,5 @@ def test_s3_run_rescues_a_fault_at_a_write_of_every_third_key(fault, s3_referenc
     place = s3_place(tmp_path, fed, run=f"crash-s3-{fault}", keys=Path(s3_reference.place.env["FEDRING_KEYS"]))
     result = run_cli(place, server_env, {**LEASE, "fail_every": 3, "fail_phase": 1, "fault": fault})
     assert result.code == 0, result.tail()
-    assert keys_of([w for w in result.trace if w["fault"]], place.run) == s3_reference.planned_faults(3, 1)
+    assert kinds_of([w for w in result.trace if w["fault"]], place) == s3_reference.planned_faults(3, 1)
     assert outcome(place) == s3_reference.outcome
