@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fedring.config import AccountConfig, FederationConfig
-from fedring.errors import ConfigError
 from fedring.layout import INBOX, OUTBOX, PUBLIC_PREFIX
 
 if TYPE_CHECKING:

@@ -26,7 +26,6 @@ for every account, and each account adopts what it already wrote.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +33,7 @@ from typing import Any, Literal
 from prefect import Flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
+from prefect.utilities.annotations import quote
 
 from fedring.errors import (
     DeadlineMissed,
@@ -45,8 +45,8 @@ from fedring.errors import (
     StorageError,
     TooFewSurvivors,
 )
-from fedring.layout import stage_record
 from fedring.storage import Store
+from tasks.records import read_record, write_record
 
 Mode = Literal["embedded", "subflows", "agents"]
 
@@ -76,13 +76,11 @@ class RecordBook:
     rnd: int
 
     def read(self, stage: str, name: str) -> dict | None:
-        key = stage_record(self.run, self.rnd, stage, name)
-        return json.loads(self.store.get(key)) if self.store.exists(key) else None
+        return read_record(quote(self.store), self.run, self.rnd, stage, name)
 
     def write(self, stage: str, name: str, record: dict) -> dict:
         """Record ``record`` unless a record is there already; returns the one that stands."""
-        data = json.dumps(record, sort_keys=True).encode()
-        return json.loads(self.store.put_once(stage_record(self.run, self.rnd, stage, name), data))
+        return write_record(quote(self.store), self.run, self.rnd, stage, name, record)
 
 
 def _failed(exc: BaseException) -> Outcome:
@@ -170,10 +168,22 @@ def run_stage(
     return records.write(stage, "decision", decision)
 
 
-def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str, **params: Any) -> dict:
-    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded."""
+def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str,
+             indispensable: str = "", **params: Any) -> dict:
+    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded.
+
+    ``indispensable`` says why the round cannot go on without this step (empty: it can).
+    Such a step's failure is not recorded, since every resume would replay it and the round
+    could never finish: the round stops with TooFewSurvivors, and a resume runs the step again.
+    """
     found = records.read(stage, name)
     if found is not None:
         return found
     o = run_client(flow, account, mode, **params)
+    if not o.ok and indispensable:
+        raise TooFewSurvivors(
+            f"round {records.rnd} {stage}: {account} failed ({o.error}); {indispensable}. Nothing was committed "
+            f"and the failure was not recorded: resume the run once {account} is reachable again, and the round "
+            f"goes on from this step."
+        )
     return records.write(stage, name, {"ok": o.ok, "result": o.result, "error": o.error})

@@ -10,7 +10,9 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from fedring.agent import daily_run
 from fedring.config import FederationConfig
 from fedring.errors import ConfigError
+from fedring.lease import RunLease, hold_run
 from fedring.report import markdown_summary
+from fedring.storage import host_store
 from flows.agents import enrol_agents
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
@@ -29,8 +31,15 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
     data, model and seeds through plain federated averaging. With ``dispatch="agents"``
     each organisation's agent places its own data and enrols (the host holds no client
-    credentials); the roster is what they report.
+    credentials); the roster is what they report. The whole run holds the run's lease
+    (``fedring.lease``): a second process on the run is refused with ``RunBusy``, and
+    every commit first checks that the lease was not taken over.
     """
+    with hold_run(host_store(cfg), cfg.run) as lease:  # RunBusy at once while another process drives the run
+        return _train(cfg, dispatch, lease)
+
+
+def _train(cfg: FederationConfig, dispatch: Mode, lease: RunLease) -> dict:
     log = get_run_logger()
     if dispatch == "agents" and not cfg.secagg.secure:
         raise ConfigError("secagg.secure: false (the plaintext baseline) runs embedded only; agents run secure rounds")
@@ -40,9 +49,11 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
             run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
         host = load_host(cfg)
         publish_directory(quote(host))
+        lease.check()  # manifest 0 creates the run: a commit like the others
         manifest = start_secure(cfg, roster, quote(host))
         round_flow = secure_round
     else:
+        lease.check()
         manifest = start(cfg, roster)
         round_flow = plain_round
     done = len(manifest["committed"])
@@ -51,7 +62,7 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     for rnd in range(done + 1, cfg.training.rounds + 1):
         report(rnd, "round")
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            manifest = round_flow(cfg, rnd, roster, dispatch)
+            manifest = round_flow(cfg, rnd, roster, dispatch)  # checks the lease before its commit
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest

@@ -38,6 +38,7 @@ EXIT_UNKNOWN_KEY = 5
 EXIT_STORAGE = 6
 EXIT_PROTOCOL = 7
 EXIT_RUN_BUSY = 8
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 _EXIT_CODES: list[tuple[type[Exception], int]] = [
     (errors.PolicyNotSatisfied, EXIT_POLICY),
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every error into its exit code and one clear line."""
     _register_commands()
     try:
+        # Not standalone, typer returns the code of an Exit instead of raising it, and turns
+        # Ctrl-C (KeyboardInterrupt, SIGTERM in `fedring run`) into Exit(130); commands return None.
         code = app(args=argv, standalone_mode=False)
     except errors.FedringError as exc:
         _error_line(str(exc))
@@ -117,10 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         _usage_error(exc)
     except (typer.Abort, KeyboardInterrupt):
         err_console.print("aborted")
-        sys.exit(130)
-    # Without standalone mode typer returns the code of ``typer.Exit`` (``--help`` too, and
-    # 130 for Ctrl-C) instead of raising it.
+        sys.exit(EXIT_INTERRUPTED)
+    if code == EXIT_INTERRUPTED:
+        err_console.print("aborted")
     if isinstance(code, int):
-        if code == 130:
-            err_console.print("aborted")
         sys.exit(code)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Iterator, Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -40,49 +41,26 @@ RunDirOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs
 
 def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded", resume: bool = False,
                      as_json: bool = False) -> dict:
-    """Check everything, run the host flow with progress bars, then print the table and write CSV + plot."""
+    """Check everything, run the host flow with progress bars, then print the table and write CSV + plot.
+
+    The run's lease is taken before Prefect starts (a second process on the run is refused
+    at once, exit code 8), and the Prefect server this command starts dies with it
+    (``fedring.cli.prefect_env.prefect_server``); SIGTERM stops the run like Ctrl-C.
+    """
+    from fedring.cli.prefect_env import prefect_server
+    from fedring.lease import hold_run
     from fedring.split import preflight
+    from fedring.storage import host_store
 
     preflight(cfg, resume=resume)
-    from fedring.cli.prefect_env import apply_server_settings
-
-    apply_server_settings()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from flows.host import federated_training
-    from flows.progress import Event, listen
-
     console = Console(stderr=as_json)
-    n_rounds = cfg.training.rounds
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        rounds_bar = progress.add_task(f"run {cfg.run}: rounds", total=n_rounds)
-        stage_bar = progress.add_task("starting (Prefect, data)", total=None)
-
-        def show(event: Event) -> None:
-            if event.stage == "round":
-                progress.update(rounds_bar, completed=event.round - 1)
-                progress.reset(stage_bar, total=None, description=f"round {event.round}")
-            elif event.stage == "commit":
-                progress.update(rounds_bar, completed=event.round)
-                acc = (event.detail or {}).get("accuracy")
-                console.print(f"round {event.round} committed: test accuracy {acc:.2%}")
-            elif event.account is not None:
-                progress.update(stage_bar, description=f"round {event.round}: {event.stage} {event.account}")
-            else:
-                progress.update(stage_bar, description=f"round {event.round}: {event.stage} done")
-
-        since = datetime.now(timezone.utc)
-        with listen(show), _sigterm_interrupts():
-            try:
-                manifest = federated_training(cfg, dispatch=dispatch)
-            except BaseException as exc:
-                if _interrupted(exc):
-                    progress.stop()
-                    _cancelled(cfg.run, since, console)
-                raise
-        progress.update(rounds_bar, completed=len(manifest["committed"]))
+    with _terminate_as_interrupt(), hold_run(host_store(cfg), cfg.run), prefect_server() as address:
+        if address is not None:
+            console.print(f"Prefect server of this run: View at {address}", highlight=False)
+        try:
+            manifest = _train(cfg, dispatch, console)
+        finally:
+            _flush_run_logs()
     committed = manifest["committed"]
     run_dir.mkdir(parents=True, exist_ok=True)
     csv_path = write_csv(committed, run_dir / "metrics.csv")
@@ -107,9 +85,57 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     return manifest
 
 
+def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.host import federated_training
+    from flows.progress import Event, listen
+
+    n_rounds = cfg.training.rounds
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        rounds_bar = progress.add_task(f"run {cfg.run}: rounds", total=n_rounds)
+        stage_bar = progress.add_task("starting (Prefect, data)", total=None)
+
+        def show(event: Event) -> None:
+            if event.stage == "round":
+                progress.update(rounds_bar, completed=event.round - 1)
+                progress.reset(stage_bar, total=None, description=f"round {event.round}")
+            elif event.stage == "commit":
+                progress.update(rounds_bar, completed=event.round)
+                acc = (event.detail or {}).get("accuracy")
+                console.print(f"round {event.round} committed: test accuracy {acc:.2%}")
+            elif event.account is not None:
+                progress.update(stage_bar, description=f"round {event.round}: {event.stage} {event.account}")
+            else:
+                progress.update(stage_bar, description=f"round {event.round}: {event.stage} done")
+
+        since = datetime.now(timezone.utc)
+        with listen(show):
+            try:
+                manifest = federated_training(cfg, dispatch=dispatch)
+            except BaseException as exc:
+                if _interrupted(exc):
+                    progress.stop()
+                    _cancelled(cfg.run, since, console)
+                raise
+        progress.update(rounds_bar, completed=len(manifest["committed"]))
+    return manifest
+
+
+def _flush_run_logs() -> None:
+    """Send the run logs Prefect still queues while its server runs (at exit they fail, loudly)."""
+    import logging
+
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.flush()
+
+
 @contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops the run the way Ctrl-C does (Prefect's own handler hands it back to this one)."""
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does: the run stops, its lease and server end."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -128,13 +154,13 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 def _cancelled(run: str, since: datetime, console: Console) -> None:
-    """Mark the interrupted flow runs Cancelled in Prefect and say how to resume."""
+    """Mark the interrupted flow runs Cancelled in Prefect (its server still runs) and say how to resume."""
     from flows.cancel import mark_cancelled
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the bookkeeping short
     try:
         marked = mark_cancelled(run, since, "stopped by Ctrl-C or SIGTERM")
-    except Exception as exc:  # the Prefect API may be gone with the process group (Ctrl-C reaches it too)
+    except Exception as exc:  # the Prefect API may be unreachable
         console.print(f"could not mark the flow runs cancelled in Prefect: {type(exc).__name__}: {exc}", soft_wrap=True)
         marked = 0
     console.print(f"run {run} cancelled ({marked} flow runs marked Cancelled); nothing half-committed. "

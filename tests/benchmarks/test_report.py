@@ -132,7 +132,7 @@ def test_report_says_what_was_not_measured(tmp_path):
     rs[2] = summarise({"spec": spec, "unavailable": f"{NOT_AVAILABLE}: plaintext rounds"})
     path = report.write(tmp_path, meta={}, compare=rs, sweep=[], ratio_rows=ratios(rs), checks=check_targets(ratios(rs)), micro=[], results=[])
     text = path.read_text()
-    assert "## Not measured in this run" in text and f"fedring secure, IID, 10 accounts" in text
+    assert "## Not measured in this run" in text and "fedring secure, IID, 10 accounts" in text
 
 
 def test_tree_sampler_sees_this_process():
