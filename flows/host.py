@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from prefect.artifacts import create_markdown_artifact
@@ -11,6 +13,7 @@ from fedring.config import FederationConfig
 from fedring.report import markdown_summary
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
+from flows.execution import resolve, stage_runner
 from flows.plain_round import plain_round
 from flows.progress import report
 from flows.secure_round import secure_round
@@ -27,6 +30,7 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     data, model and seeds through plain federated averaging.
     """
     log = get_run_logger()
+    execution = resolve(cfg.execution, len(cfg.accounts))
     roster = split(cfg)
     if cfg.secagg.secure:
         run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
@@ -40,10 +44,13 @@ def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> di
     done = len(manifest["committed"])
     if done:
         log.info("run %s: resuming after %d committed rounds", cfg.run, done)
-    for rnd in range(done + 1, cfg.training.rounds + 1):
-        report(rnd, "round")
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            manifest = round_flow(cfg, rnd, roster, dispatch)
+    todo = range(done + 1, cfg.training.rounds + 1)
+    with stage_runner(execution) if dispatch == "embedded" and todo else nullcontext() as runner:
+        rounds = round_flow.with_options(task_runner=runner) if runner else round_flow
+        for rnd in todo:
+            report(rnd, "round")
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                manifest = rounds(cfg, rnd, roster, dispatch)
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest
