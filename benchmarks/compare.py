@@ -100,6 +100,8 @@ def process_label(comm: str, cmd: str) -> str:
     """A coarse name for a process of the job's tree (for CPU accounting)."""
     if "prefect.server" in cmd or "uvicorn" in cmd:
         return "prefect API server"
+    if "multiprocessing.spawn" in cmd:
+        return "dask workers (fedring client stages)"
     if comm.startswith("ray::") or "default_worker.py" in cmd:
         return "ray workers (Flower clients)"
     if "raylet" in comm or "gcs_server" in comm or "ray/" in cmd or "ray." in cmd:

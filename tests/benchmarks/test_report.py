@@ -178,3 +178,5 @@ def test_process_labels():
     assert process_label("ray::ClientAppActor", "ray::ClientAppActor.run") == "ray workers (Flower clients)"
     assert process_label("raylet", "/x/ray/core/src/ray/raylet/raylet --x") == "ray services"
     assert process_label("python", "python -m benchmarks.compare") == "python"
+    worker = "python -B -c from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=28, pipe_handle=37) --multiprocessing-fork"
+    assert process_label("python", worker) == "dask workers (fedring client stages)"
