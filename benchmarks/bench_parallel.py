@@ -199,7 +199,7 @@ def main() -> None:
     ap.add_argument("--plain", action="store_true", help="plaintext rounds instead of secure ones")
     ap.add_argument("--scale-accounts", type=int, default=100)
     ap.add_argument("--scale-per-account", type=int, default=600)
-    ap.add_argument("--scale-rounds", type=int, default=1)
+    ap.add_argument("--scale-rounds", type=int, default=2)
     ap.add_argument("--degree", type=int, default=None, help="neighbour-graph degree at scale (None: complete)")
     ap.add_argument("--rings", type=int, default=1)
     ap.add_argument("--threshold", type=int, default=None)
