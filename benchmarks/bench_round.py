@@ -1,6 +1,7 @@
 """Secure versus plaintext rounds, and how much of a round Prefect orchestration takes.
 
-Runs fedring's host flow in process on real MNIST, side by side: the plaintext
+Runs fedring's host flow in process (client stages in the host, ``execution.workers: 0``;
+``bench_parallel.py`` measures the parallel default) on real MNIST, side by side: the plaintext
 baseline and the secure pipeline with the same data, seed and training work, for each
 roster size. Core work (training, quantising, masking, sealing, storage, evaluation)
 is timed by wrapping the core functions; orchestration is the rest of the round's
@@ -112,6 +113,9 @@ def run(
         training={"rounds": rounds},
         secagg={"secure": secure},
         storage={"root": str(root / "storage")},
+        # In the host, one account after another: the core timer patches this process only.
+        # benchmarks/bench_parallel.py times the parallel default in every process.
+        execution={"workers": 0},
     )
     with core_timer() as spent:
         start = time.perf_counter()

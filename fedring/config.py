@@ -208,6 +208,38 @@ class DeadlineConfig(_Strict):
         return v
 
 
+class ExecutionConfig(_Strict):
+    """Where the embedded default runs client stages (docs/scale.md).
+
+    Each account's stage runs in a worker process of a Dask cluster through Prefect's
+    task runner (prefect-dask): a local cluster started for the run, or an existing
+    one at ``address``. The ring hops stay sequential in the host. Torch uses
+    ``threads`` threads per stage; the same count gives the same model bit for bit
+    (torch splits its reductions by thread), whatever the number of workers.
+    """
+
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="Worker processes of the local cluster: 'auto' = one per core, at most one per "
+        "account; 0 = in the host process, one account after another. Env FEDRING_WORKERS wins.",
+    )
+    threads: int | None = Field(
+        None, ge=1, description="Torch threads per client stage; None: cores / concurrent stages (at least 1)."
+    )
+    address: str | None = Field(
+        None,
+        description="Scheduler of an existing Dask cluster (e.g. tcp://10.0.0.5:8786): client stages run "
+        "on its workers instead of a local cluster. Env FEDRING_DASK_ADDRESS wins.",
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("execution.workers must be 'auto' or a whole number >= 0")
+        return v
+
+
 class FederationConfig(_Strict):
     run: str = Field("demo", description="Run id; rerunning the same id resumes it.")
     seed: int = Field(0, ge=0, description="Seed of the split, the initial model and training.")
@@ -221,6 +253,7 @@ class FederationConfig(_Strict):
     secagg: SecAggConfig = SecAggConfig()
     storage: StorageConfig = StorageConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
+    execution: ExecutionConfig = ExecutionConfig()
 
     @field_validator("run")
     @classmethod

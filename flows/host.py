@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 from prefect.artifacts import create_markdown_artifact
@@ -16,6 +18,7 @@ from fedring.storage import host_store
 from flows.agents import enrol_agents
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
+from flows.execution import resolve, stage_runner
 from flows.plain_round import plain_round
 from flows.progress import report
 from flows.secure_round import secure_round
@@ -43,6 +46,7 @@ def _train(cfg: FederationConfig, dispatch: Mode, lease: RunLease) -> dict:
     log = get_run_logger()
     if dispatch == "agents" and not cfg.secagg.secure:
         raise ConfigError("secagg.secure: false (the plaintext baseline) runs embedded only; agents run secure rounds")
+    execution = resolve(cfg.execution, len(cfg.accounts))
     roster = enrol_agents(cfg) if dispatch == "agents" else split(cfg)
     if cfg.secagg.secure:
         if dispatch != "agents":
@@ -59,10 +63,13 @@ def _train(cfg: FederationConfig, dispatch: Mode, lease: RunLease) -> dict:
     done = len(manifest["committed"])
     if done:
         log.info("run %s: resuming after %d committed rounds", cfg.run, done)
-    for rnd in range(done + 1, cfg.training.rounds + 1):
-        report(rnd, "round")
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            manifest = round_flow(cfg, rnd, roster, dispatch)  # checks the lease before its commit
+    todo = range(done + 1, cfg.training.rounds + 1)
+    with stage_runner(execution) if dispatch == "embedded" and todo else nullcontext() as runner:
+        rounds = round_flow.with_options(task_runner=runner) if runner else round_flow
+        for rnd in todo:
+            report(rnd, "round")
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                manifest = rounds(cfg, rnd, roster, dispatch)  # checks the lease before its commit
     if manifest["committed"]:
         create_markdown_artifact(key=f"{cfg.run}-summary", markdown=markdown_summary(cfg.run, manifest["committed"]))
     return manifest
