@@ -17,6 +17,7 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
+from flows.graph import client_step
 from flows.progress import report
 from tasks.advertise import advertise, enrol
 from tasks.consistency import sign_survivors
@@ -29,42 +30,42 @@ from tasks.share_keys import share
 @flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
 def client_enrol(cfg: FederationConfig, account: str) -> None:
     """Create this account's identity and keys (once) and publish its signed public keys."""
-    enrol(quote(cfg), account)
+    client_step(enrol, quote(cfg), account)
 
 
 @flow(name="client-advertise", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Round secrets; the signed round key, self-mask commitment and model digest."""
     report(rnd, "advertise", account)
-    return advertise(quote(cfg), account, roster, rnd)
+    return client_step(advertise, quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-share-keys", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Accept the round's advertisements; the Shamir shares of the round secrets, sealed and signed."""
     report(rnd, "share-keys", account)
-    return share(quote(cfg), account, roster, rnd)
+    return client_step(share, quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
     """Train → quantise → mask; the masked vector stays sealed in the account."""
     report(rnd, "contribute", account)
-    return contribute(quote(cfg), account, roster, rnd)
+    return client_step(contribute, quote(cfg), account, roster, rnd)
 
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
 def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None) -> dict:
     """Open the partial sum, add the masked vector, send the sum to the next hop."""
     report(rnd, "ring-hop", account)
-    return ring_hop(quote(cfg), account, roster, rnd, to, came_from)
+    return client_step(ring_hop, quote(cfg), account, roster, rnd, to, came_from)
 
 
 @flow(name="client-consistency", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
     """Check the announced survivor set and sign it."""
     report(rnd, "consistency", account)
-    return sign_survivors(quote(cfg), account, roster, rnd, survivors, dropped)
+    return client_step(sign_survivors, quote(cfg), account, roster, rnd, survivors, dropped)
 
 
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -73,4 +74,4 @@ def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], r
     """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
     report(rnd, "reveal", account)
     decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
-    return reveal(quote(cfg), account, roster, rnd, survivors, dropped, decoded)
+    return client_step(reveal, quote(cfg), account, roster, rnd, survivors, dropped, decoded)

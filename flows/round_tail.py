@@ -17,6 +17,7 @@ from fedring.lease import check_run
 from fedring.report import rows
 from fedring.round.party import Host
 from fedring.storage import host_store
+from flows.graph import step
 from flows.progress import report
 from tasks.model import evaluate
 from tasks.run import commit
@@ -65,7 +66,7 @@ def finish_round(
     totals of their training loss and clipped coordinates (``loss_sum``, ``clipped``);
     ``host`` opens and signs a sealed model (None in the plaintext baseline).
     """
-    evaluation = evaluate(cfg, model_key, rnd, host)
+    evaluation = step(evaluate, cfg, model_key, rnd, host)
     clock.lap("evaluate")
     metrics = {
         "round": rnd,
@@ -82,7 +83,7 @@ def finish_round(
     }
     metrics["seconds"] = sum(clock.seconds.values())
     check_run(host_store(cfg), cfg.run)  # RunBusy if another process took the run over: commit nothing
-    manifest = commit(cfg, rnd, model_key, metrics, host)
+    manifest = step(commit, cfg, rnd, model_key, metrics, host)
     report(rnd, "commit", done=True, accuracy=evaluation["accuracy"])
     kind = "secure round" if host is not None else "round"
     create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows([metrics]), description=f"{kind} {rnd} of run {cfg.run}")

@@ -34,6 +34,7 @@ from flows.client import (
     client_share_keys,
 )
 from flows.dispatch import Mode, RecordBook, run_stage, run_step
+from flows.graph import step
 from flows.round_tail import StageClock, finish_round, require_survivors
 from tasks.advertise import load_host, relay_advertisements
 from tasks.consistency import collect_signatures
@@ -58,12 +59,12 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     common = {"cfg": cfg, "roster": roster, "rnd": rnd}
     stage = {"mode": dispatch, "records": book, "need": plan.threshold}
 
-    broadcast(cfg, rnd, accounts)
+    step(broadcast, cfg, rnd, accounts)
     clock.lap("broadcast")
 
     advertised_out = run_stage(client_advertise, accounts, stage=Stage.ADVERTISE, **stage, **common)
     advertised = _ok(advertised_out)
-    seeded = relay_advertisements(quote(host), plan, advertised)
+    seeded = step(relay_advertisements, quote(host), plan, advertised)
     clock.lap(Stage.ADVERTISE)
     # From here on a recorded decision must leave enough survivors to sign the survivor set,
     # or every resume would replay it into a round that can never finish.
@@ -71,7 +72,7 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
 
     shared_out = run_stage(client_share_keys, advertised, stage=Stage.SHARES, **{**stage, "need": need}, **common)
     shared = _ok(shared_out)
-    relay_shares(quote(host), quote(seeded), shared)
+    step(relay_shares, quote(host), quote(seeded), shared)
     clock.lap(Stage.SHARES)
 
     contributed_out = run_stage(client_contribute, shared, stage=Stage.CONTRIBUTE, **{**stage, "need": need}, **common)
@@ -93,17 +94,17 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     who = {"survivors": survivors, "dropped": dropped}
     signed_out = run_stage(client_consistency, survivors, stage=Stage.CONSISTENCY,
                            **{**stage, "need": seeded.signatures_needed}, **who, **common)
-    signatures = collect_signatures(quote(host), quote(seeded), _ok(signed_out))
+    signatures = step(collect_signatures, quote(host), quote(seeded), _ok(signed_out))
     clock.lap(Stage.CONSISTENCY)
 
     encoded = {name: base64.b64encode(blob).decode() for name, blob in signatures.items()}
     revealed_out = run_stage(client_reveal, survivors, stage=Stage.REVEAL, **stage, **who, signatures=encoded, **common)
     clock.lap(Stage.REVEAL)
 
-    model_key, training = unmask(quote(host), plan, last_hops, survivors, dropped, _ok(revealed_out), advertised)
+    model_key, training = step(unmask, quote(host), plan, last_hops, survivors, dropped, _ok(revealed_out), advertised)
     clock.lap(Stage.UNMASK)
 
-    metas, sent = round_report(quote(host), plan, survivors, accounts)
+    metas, sent = step(round_report, quote(host), plan, survivors, accounts)
     outs = {Stage.ADVERTISE: advertised_out, Stage.SHARES: shared_out, Stage.CONTRIBUTE: contributed_out,
             Stage.REVEAL: revealed_out}
     reused = {s: sorted(a for a, o in out.items() if o["result"].get("reused")) for s, out in outs.items()}
@@ -125,22 +126,22 @@ def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book
     failed: set[str] = set()
     done = 0
     while done < len(steps := ring_route(live, host=host.name, failed=failed)):
-        step = steps[done]
+        move = steps[done]
         done += 1
-        if isinstance(step, Relay):
-            relay_partial(quote(host), quote(plan), step.sender, step.recipient)
+        if isinstance(move, Relay):
+            step(relay_partial, quote(host), quote(plan), move.sender, move.recipient)
             continue
-        if isinstance(step, Hop):
+        if isinstance(move, Hop):
             remain = left - len(failed) - 1
             indispensable = "" if remain >= need else f"without it {remain} account(s) would be left, {need} needed"
         else:
-            indispensable = f"the ring cannot bypass it: its partial sum already holds its update and must go to {step.to}"
-        outcome = run_step(client_ring_hop, step.account, dispatch, records=book, stage=Stage.RING_HOP,
-                           name=hop_record_name(step.account, step.to), indispensable=indispensable,
-                           to=step.to, came_from=step.came_from, **common)
-        if isinstance(step, Hop) and not outcome["ok"]:
-            get_run_logger().warning("round %d ring-hop: %s failed (%s); bypassing it", plan.rnd, step.account, outcome["error"])
-            failed.add(step.account)
+            indispensable = f"the ring cannot bypass it: its partial sum already holds its update and must go to {move.to}"
+        outcome = run_step(client_ring_hop, move.account, dispatch, records=book, stage=Stage.RING_HOP,
+                           name=hop_record_name(move.account, move.to), indispensable=indispensable,
+                           to=move.to, came_from=move.came_from, **common)
+        if isinstance(move, Hop) and not outcome["ok"]:
+            get_run_logger().warning("round %d ring-hop: %s failed (%s); bypassing it", plan.rnd, move.account, outcome["error"])
+            failed.add(move.account)
     alive = [h for h in live if h not in failed]
     last = next((s.sender for s in reversed(steps) if isinstance(s, Relay) and s.recipient == host.name), None)
     return alive, last

@@ -91,10 +91,12 @@ def test_a_secure_round_through_agents_commits_with_stages_as_flow_runs_and_edge
             if all(f"reveal-{a}-round-1" in tasks for a in ACCOUNTS):
                 break
             time.sleep(0.5)
+        # share-keys (agents) -> relay-shares (host) -> contribute (agents): the UI draws the edges.
         shares = {tasks[f"share-keys-{a}-round-1"].id for a in ACCOUNTS}
+        relay = tasks["relay-shares-round-1"]
+        assert {i.id for i in relay.task_inputs["wait_for"]} == shares
         for a in ACCOUNTS:
-            waited_for = {i.id for i in tasks[f"contribute-{a}-round-1"].task_inputs["wait_for"]}
-            assert waited_for == shares
+            assert {i.id for i in tasks[f"contribute-{a}-round-1"].task_inputs["wait_for"]} == {relay.id}
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["agents-ok-round-1-agents"])))
     assert artifacts, "the round's agents artifact is missing"
     latest = max(artifacts, key=lambda a: a.created)  # one version per remote stage; the last has every row

@@ -3,6 +3,10 @@
 One kill point per kind of write of a 3-account, 2-round run (the first write of each
 kind, and the run's last write), secure and plain, on LocalStore; a sample on S3 lives in
 ``test_s3.py``. ``benchmarks/bench_crash.py`` kills after every write of the run.
+
+Each kill point costs two runs of the command (about a minute here), so ``make test``
+runs one point per stage (``SAMPLE``); the others carry the ``sweep`` marker and run with
+``make test PYTEST_ARGS='-m sweep'`` or ``benchmarks/bench_crash.py``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,27 @@ SECURE_KINDS = [
     "host runs/<run>/manifest/<r>.json",
 ]
 
+# One kill point per stage of the round, in the order the run writes them.
+SAMPLE = {
+    "client data/manifest.json",
+    "host runs/<run>/manifest/0000.json",
+    "client private/<run>/<r>/advertise/secrets",
+    "client outbox/<run>/<r>/shares/bundle",
+    "client private/<run>/<r>/contribute/masked",
+    "client outbox/<run>/<r>/ring-hop/to-<a>",
+    "client outbox/<run>/<r>/consistency/signature",
+    "client outbox/<run>/<r>/reveal/shares",
+    "host runs/<run>/rounds/<r>/metrics.json",
+    "client outbox/<run>/<r>/update/model",
+    "last write",
+}
+
+
+def points(kinds: list[str]) -> list:
+    """Every kill point; those outside ``SAMPLE`` marked ``sweep``."""
+    return [pytest.param(k, marks=() if k in SAMPLE else pytest.mark.sweep) for k in [*kinds, "last write"]]
+
+
 PLAIN_KINDS = [
     "client data/images.npy",
     "client data/labels.npy",
@@ -99,11 +124,11 @@ def test_the_plain_run_writes_exactly_the_kinds_the_kill_points_cover(plain_refe
     assert sorted(plain_reference.kinds()) == sorted(PLAIN_KINDS)
 
 
-@pytest.mark.parametrize("what", [*SECURE_KINDS, "last write"])
+@pytest.mark.parametrize("what", points(SECURE_KINDS))
 def test_secure_run_killed_after_a_write_resumes_to_the_same_models(what, secure_reference, server_env, tmp_path):
     kill_and_resume(secure_reference, what, server_env, tmp_path)
 
 
-@pytest.mark.parametrize("what", [*PLAIN_KINDS, "last write"])
+@pytest.mark.parametrize("what", points(PLAIN_KINDS))
 def test_plain_run_killed_after_a_write_resumes_to_the_same_models(what, plain_reference, server_env, tmp_path):
     kill_and_resume(plain_reference, what, server_env, tmp_path)
