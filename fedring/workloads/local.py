@@ -9,9 +9,10 @@
 - ``evaluate_state``  host-side evaluation on a test set the host holds (replaces
                       ``fedring.host.evaluate_vector``).
 
-The integer vectors the round sums exactly (``fedring.data.exact``) are
-``int_increment(global.ints, update.state.ints)``, ``sums.encode(evaluate_local(...))``
-and ``statistics_local(...)``.
+Each loads the account's data unless the caller passes what it loaded (``data=``), so a
+stage that trains and evaluates reads the bucket once. The integer vectors the round sums
+exactly (``fedring.data.exact``) are ``int_increment(global.ints, update.state.ints)``,
+``sums.encode(evaluate_local(...))`` and ``statistics_local(...)``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from torch import nn
 
 from fedring.config import TrainingConfig
-from fedring.data.examples import Examples
+from fedring.data.examples import AccountData, Examples
 from fedring.data.statistics import local_sums
 from fedring.errors import WorkloadError
 from fedring.layout import DATA_PREFIX
@@ -57,11 +58,12 @@ def train_local(
     seed: int,
     rnd: int,
     prefix: str = DATA_PREFIX,
+    data: AccountData | None = None,
 ) -> LocalUpdate:
-    """Train the global model on this account's own data (see the module docstring)."""
+    """Train the global model on this account's own data (``data``: already loaded from ``store``)."""
     start = time.perf_counter()
     who = store.account
-    data = workload.load_data(store, prefix)
+    data = data or workload.load_data(store, prefix)
     model = _model(workload, layout, global_state, seed, who)
     settings = RoundSettings.for_round(training, seed=seed, account=who, rnd=rnd)
     outcome = workload.train(model, data.train, settings, who=who)
@@ -70,10 +72,17 @@ def train_local(
 
 
 def evaluate_local(
-    workload: BoundWorkload, store: Store, state: ModelState, *, layout: StateLayout, seed: int, prefix: str = DATA_PREFIX
+    workload: BoundWorkload,
+    store: Store,
+    state: ModelState,
+    *,
+    layout: StateLayout,
+    seed: int,
+    prefix: str = DATA_PREFIX,
+    data: AccountData | None = None,
 ) -> Sums:
     """Sums of ``state`` over this account's ``eval`` split; zero sums when it holds none."""
-    data = workload.load_data(store, prefix)
+    data = data or workload.load_data(store, prefix)
     if data.evaluation is None or len(data.evaluation) == 0:
         return Sums(0.0, 0, 0, {name: 0 for name in workload.metrics})
     model = _model(workload, layout, state, seed, store.account)

@@ -65,9 +65,10 @@ def federated_average(
     layout = StateLayout.of(initial)
     state = layout.split(initial.state_dict(), who="the host's initial model")
     history = []
+    data = {n: workload.load_data(stores[n], prefix) for n in names}  # objects are immutable: read once
     for rnd in range(1, training.rounds + 1):
         updates = [
-            train_local(workload, stores[n], state, layout=layout, training=training, seed=seed, rnd=rnd, prefix=prefix)
+            train_local(workload, stores[n], state, layout=layout, training=training, seed=seed, rnd=rnd, data=data[n])
             for n in names
         ]
         floats = weighted_average([u.state.floats for u in updates], [u.samples for u in updates])
@@ -75,7 +76,7 @@ def federated_average(
         state = ModelState(floats, apply_mean_increment(state.ints, increments, len(updates)))
         trained = sums.decode(plain_total([sums.encode(u.sums, {}) for u in updates]), {})
         evaluated = [
-            sums.encode(evaluate_local(workload, stores[n], state, layout=layout, seed=seed, prefix=prefix), workload.metrics)
+            sums.encode(evaluate_local(workload, stores[n], state, layout=layout, seed=seed, data=data[n]), workload.metrics)
             for n in names
         ]
         history.append(SimulatedRound(rnd, trained, sums.decode(plain_total(evaluated), workload.metrics)))
