@@ -30,6 +30,7 @@ err = Console(stderr=True, soft_wrap=True)
 AccountOpt = Annotated[str, typer.Option("--account", "-a", help="The client account whose own bucket holds the data.")]
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Federation file.")]
 PrefixOpt = Annotated[str, typer.Option("--prefix", help="Data prefix in the bucket: data/ or a folder under it.")]
+WorkloadOpt = Annotated[str, typer.Option("--workload", "-w", help="Built-in name or package.module:object.")]
 
 
 @contextmanager
@@ -77,7 +78,7 @@ def put(
 def check(
     account: AccountOpt,
     config: ConfigOpt = Path("federation.yaml"),
-    workload: Annotated[str, typer.Option("--workload", "-w", help="Built-in name or package.module:object.")] = "mnist",
+    workload: WorkloadOpt = "mnist",
     prefix: PrefixOpt = "data/",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -98,11 +99,14 @@ def check(
     )
     for name, split in report["splits"].items():
         if split is None:
-            console.print(f"  {name}: none" + (" (this account adds nothing to federated evaluation)" if name == "eval" else ""))
+            note = " (this account adds nothing to federated evaluation)" if name == "eval" else ""
+            console.print(f"  {name}: none{note}")
             continue
         shape = "x".join(map(str, split["feature_shape"])) or "scalar"
         labels = ", ".join(f"{label}: {count}" for label, count in split["label_histogram"].items())
-        console.print(f"  {name}: {split['examples']} examples from {split['source']}, features {shape}", highlight=False)
+        console.print(
+            f"  {name}: {split['examples']} examples from {split['source']}, features {shape}", highlight=False
+        )
         console.print(f"    labels  {labels}", highlight=False)
 
 

@@ -47,7 +47,7 @@ def read_image_folder(
         try:
             with Image.open(io.BytesIO(store.get(key))) as img:
                 img = img.convert(schema.mode)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
             raise DataError(f"{where}: cannot be decoded as an image ({exc})") from exc
         if size is None:
             size = img.size
