@@ -2,8 +2,11 @@
 
 Client bucket ``B_i``::
 
-    data/images.npy, data/labels.npy            the account's private partition
+    data/images.npy, data/labels.npy            the demo's simulated partition (``fedring demo``)
     data/manifest.json                          its size and label histogram
+    data/<split>.csv | data/<split>.parquet     an owner's own data as a table (split: train, eval)
+    data/<split>/features.npy, labels.npy       ... as arrays
+    data/<split>/<class>/<image>                ... as a folder of images by class
     public/keys/<n>-<digest>.json               its authority's public keys, version n (latest wins)
     outbox/<run>/<round>/<stage>/<name>         what the host may read
     inbox/<run>/<round>/<stage>/<name>          what the host may write
@@ -66,6 +69,9 @@ PARTITION_IMAGES = "data/images.npy"
 PARTITION_LABELS = "data/labels.npy"
 PARTITION_MANIFEST = "data/manifest.json"
 PUBLIC_KEYS_PREFIX = "public/keys/"
+
+DATA_SPLITS = ("train", "eval")
+TABLE_FORMATS = ("parquet", "csv")
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -358,3 +364,31 @@ def generations(keys: list[str], kind: str = "model") -> list[int]:
             found.append(int(m.group(2)))
     return sorted(found)
 
+
+# -- an account's own data, under data/ (never read by the host) ---------------------------
+
+
+def check_data_prefix(prefix: str) -> str:
+    """An account's data prefix: ``data/`` or a folder under it, which the host's role never reads."""
+    if not (prefix.startswith(DATA_PREFIX) and prefix.endswith("/")) or "//" in prefix or "/../" in f"/{prefix}":
+        from fedring.errors import ConfigError
+
+        raise ConfigError(f"data prefix {prefix!r} must be {DATA_PREFIX!r} or a folder under it ending in '/'")
+    return prefix
+
+
+def data_key(prefix: str, relative: str) -> str:
+    """An owner's file ``relative`` (a path inside what it puts) under its data prefix."""
+    return f"{check_data_prefix(prefix)}{relative}"
+
+
+def data_table(prefix: str, split: str, fmt: str) -> str:
+    return f"{prefix}{split}.{fmt}"
+
+
+def data_split_folder(prefix: str, split: str) -> str:
+    return f"{prefix}{split}/"
+
+
+def data_array(prefix: str, split: str, name: str) -> str:
+    return f"{prefix}{split}/{name}.npy"
