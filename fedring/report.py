@@ -8,19 +8,33 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-COLUMNS = ("round", "accuracy", "loss", "train_loss", "participants", "dropped", "clipped", "seconds", "bytes_sent")
+COLUMNS = (
+    "round", "accuracy", "loss", "fed_accuracy", "fed_loss", "train_loss", "participants", "dropped", "clipped",
+    "seconds", "bytes_sent",
+)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def rows(committed: Sequence[dict]) -> list[dict]:
-    """One flat row per committed round, in COLUMNS order."""
+    """One flat row per committed round, in COLUMNS order.
+
+    ``accuracy``/``loss``: on the host's own test set (None without one); ``fed_*``: the
+    federated evaluation, over every account's eval split together (None if turned off).
+    """
     out = []
     for m in committed:
+        federated = m.get("federated") or {}
         out.append(
             {
                 "round": m["round"],
-                "accuracy": round(m["accuracy"], 4),
-                "loss": round(m["loss"], 4),
-                "train_loss": round(m.get("train_loss", float("nan")), 4),
+                "accuracy": _rounded(m.get("accuracy")),
+                "loss": _rounded(m.get("loss")),
+                "fed_accuracy": _rounded(federated.get("accuracy")),
+                "fed_loss": _rounded(federated.get("loss")),
+                "train_loss": _rounded(m.get("train_loss")),
                 "participants": len(m["participants"]),
                 "dropped": ",".join(m.get("dropped", [])) or "-",
                 "clipped": m.get("clipped", 0),
@@ -40,7 +54,7 @@ def write_csv(committed: Sequence[dict], path: Path) -> Path:
 
 
 def accuracy_png(committed: Sequence[dict], title: str) -> bytes:
-    """Test accuracy per round as a PNG (Agg backend: no display needed)."""
+    """Accuracy per round as a PNG (Agg backend: no display needed): host test set and federated."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -48,9 +62,13 @@ def accuracy_png(committed: Sequence[dict], title: str) -> bytes:
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     rounds = [m["round"] for m in committed]
-    ax.plot(rounds, [100 * m["accuracy"] for m in committed], marker="o")
+    for label, values in (("host test set", [r["accuracy"] for r in rows(committed)]),
+                          ("federated (accounts' eval splits)", [r["fed_accuracy"] for r in rows(committed)])):
+        if any(v is not None for v in values):
+            ax.plot(rounds, [100 * v if v is not None else float("nan") for v in values], marker="o", label=label)
+    ax.legend(loc="lower right")
     ax.set_xlabel("round")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.set_xticks(rounds)
     ax.grid(alpha=0.3)

@@ -9,33 +9,57 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from fedring.config import FederationConfig
 from fedring.report import markdown_summary
+from fedring.round.party import Host
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
-from flows.plain_round import plain_round
+from flows.plain_round import plain_round, plain_statistics
 from flows.progress import report
 from flows.secure_round import secure_round
+from flows.secure_sum import statistics_sum
 from tasks.advertise import load_host, publish_directory
-from tasks.data import split
-from tasks.run import start, start_secure
+from tasks.enrol import roster as read_roster
+from tasks.run import needs_statistics, start, start_secure
+
+
+def enrol_accounts(cfg: FederationConfig, dispatch: Mode) -> tuple[dict[str, int], Host | None]:
+    """Every account checks its own data and publishes its sample count (and keys, if secure); the roster.
+
+    Nothing is committed before this: bad data or a model that differs fails the run here,
+    naming the account and the file.
+    """
+    run_clients(client_enrol, [a.name for a in cfg.accounts], dispatch, cfg=cfg)
+    host = None
+    if cfg.secagg.secure:
+        host = load_host(cfg)
+        publish_directory(quote(host))
+    return read_roster(cfg), host
+
+
+def statistics(cfg: FederationConfig, roster: dict[str, int], host: Host | None, dispatch: Mode) -> list[int]:
+    """Federated statistics over every account's data: a secure sum, or the baseline's plain one."""
+    if host is not None:
+        return statistics_sum(cfg, roster, host, dispatch)
+    return plain_statistics(cfg, list(roster), dispatch)
 
 
 @flow(name="federated-training", flow_run_name="{cfg.run}", persist_result=False)
 def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> dict:
-    """Split the data, enrol the accounts, then train the rounds not yet committed.
+    """Enrol the accounts, then train the rounds not yet committed.
 
-    Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
-    data, model and seeds through plain federated averaging.
+    Each account's data is where it keeps it (``fedring demo`` puts a split of MNIST there
+    first). A workload that declares federated statistics gets a statistics sum before
+    round 1, and its initial model is built from the totals. Secure by default
+    (``cfg.secagg.secure``); the plaintext baseline runs the same data, model and seeds
+    through plain federated averaging.
     """
     log = get_run_logger()
-    roster = split(cfg)
-    if cfg.secagg.secure:
-        run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
-        host = load_host(cfg)
-        publish_directory(quote(host))
-        manifest = start_secure(cfg, roster, quote(host))
+    roster, host = enrol_accounts(cfg, dispatch)
+    totals = statistics(cfg, roster, host, dispatch) if needs_statistics(cfg) else None
+    if host is not None:
+        manifest = start_secure(cfg, roster, quote(host), totals)
         round_flow = secure_round
     else:
-        manifest = start(cfg, roster)
+        manifest = start(cfg, roster, totals)
         round_flow = plain_round
     done = len(manifest["committed"])
     if done:

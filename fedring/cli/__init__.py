@@ -69,7 +69,7 @@ def _register_commands() -> None:
     """Each module adds its commands to ``app``; imported here to keep start-up lazy."""
     import importlib
 
-    for module in ("run", "crypto", "accounts", "models", "data"):
+    for module in ("run", "crypto", "accounts", "models", "data", "stats"):
         try:
             mod = importlib.import_module(f"fedring.cli.{module}")
         except ModuleNotFoundError as exc:  # a group not built yet

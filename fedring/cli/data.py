@@ -5,8 +5,9 @@ on S3 its ``FEDRING_<ACCOUNT>_*`` variables or profile), never through the host.
 copies a local file or folder under the data prefix; ``check`` reads it as the workload
 will and prints counts and label histograms, for the owner only.
 
-Until the federation file names its workload, ``--workload`` does (default ``mnist``).
-Errors are printed as one line, however long (exit codes as in ``fedring.cli``).
+``check`` reads with the workload the federation file names (``--workload`` overrides it,
+for trying another one). Errors are printed as one line, however long (exit codes as in
+``fedring.cli``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -29,8 +30,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 AccountOpt = Annotated[str, typer.Option("--account", "-a", help="The client account whose own bucket holds the data.")]
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Federation file.")]
-PrefixOpt = Annotated[str, typer.Option("--prefix", help="Data prefix in the bucket: data/ or a folder under it.")]
-WorkloadOpt = Annotated[str, typer.Option("--workload", "-w", help="Built-in name or package.module:object.")]
+PrefixOpt = Annotated[Optional[str], typer.Option(
+    "--prefix", help="Data prefix in the bucket: data/ or a folder under it (default: the federation file's).")]
+WorkloadOpt = Annotated[Optional[str], typer.Option(
+    "--workload", "-w", help="Built-in name or package.module:object (default: the federation file's).")]
 
 
 @contextmanager
@@ -45,29 +48,30 @@ def _one_line_errors() -> Iterator[None]:
         sys.exit(exit_code_for(exc))
 
 
-def _owner_store(config: Path, account: str):
+def _federation(config: Path, account: str):
     from fedring.config import load_config
-    from fedring.storage import owner_store
 
     cfg = load_config(config)
     if account == cfg.host.name:
         raise ConfigError(f"--account {account!r} is the host; data lives in the client accounts' own buckets")
     cfg.account(account)
-    return owner_store(cfg, account)
+    return cfg
 
 
 def put(
     source: Annotated[Path, typer.Argument(help="A file, or a folder whose files keep their relative paths.")],
     account: AccountOpt,
     config: ConfigOpt = Path("federation.yaml"),
-    prefix: PrefixOpt = "data/",
+    prefix: PrefixOpt = None,
 ) -> None:
     """Copy local data into the account's own bucket under the prefix (same bytes again: no-op)."""
     with _one_line_errors():
         from fedring.data.put import put_data
+        from fedring.storage import owner_store
 
-        store = _owner_store(config, account)
-        report = put_data(store, source, prefix=prefix)
+        cfg = _federation(config, account)
+        prefix = prefix or cfg.workload.data_prefix
+        report = put_data(owner_store(cfg, account), source, prefix=prefix)
     console.print(
         f"put {len(report.written)} new object(s), {report.bytes:,} bytes in all, into account {report.account!r} "
         f"(bucket {report.bucket}) under {prefix}; {len(report.unchanged)} were already there",
@@ -78,17 +82,21 @@ def put(
 def check(
     account: AccountOpt,
     config: ConfigOpt = Path("federation.yaml"),
-    workload: WorkloadOpt = "mnist",
-    prefix: PrefixOpt = "data/",
+    workload: WorkloadOpt = None,
+    prefix: PrefixOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Read the account's data as the workload will; show counts and label histograms."""
     with _one_line_errors():
+        from fedring.storage import owner_store
         from fedring.workloads import resolve_workload
         from fedring.workloads.check import check_account_data
 
-        store = _owner_store(config, account)
-        report = check_account_data(resolve_workload(workload), store, prefix=prefix)
+        cfg = _federation(config, account)
+        options = cfg.workload.options if workload in (None, cfg.workload.name) else {}
+        chosen = resolve_workload(workload or cfg.workload.name, options)
+        report = check_account_data(chosen, owner_store(cfg, account), prefix=prefix or cfg.workload.data_prefix,
+                                    seed=cfg.seed)
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from fedring.data.examples import AccountData, Examples
-from fedring.round.train import round_seed
 
 if TYPE_CHECKING:
     import torch
@@ -54,8 +53,11 @@ class RoundSettings:
     def for_round(cls, training: TrainingConfig, *, seed: int, account: str, rnd: int) -> RoundSettings:
         """Round ``rnd``'s settings for ``account``: decayed learning rate, per-(account, round) seed.
 
-        The same arithmetic as the round's training today, so a workload sees the same numbers.
+        The same arithmetic as the round's training before workloads, so a workload sees the same
+        numbers (``round_seed`` is imported here: ``fedring.round.train`` imports workloads).
         """
+        from fedring.round.train import round_seed
+
         return cls(
             epochs=training.local_epochs,
             batch_size=training.batch_size,

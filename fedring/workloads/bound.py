@@ -101,6 +101,18 @@ class BoundWorkload:
         self._check_sums(sums, "evaluate", self.metrics)
         return sums
 
+    def test_data(self, data_dir: str | None) -> Examples | None:
+        """The host's own test set, from the optional verb ``test_data(data_dir)``; None without one."""
+        method = getattr(self.impl, "test_data", None)
+        if method is None:
+            return None
+        test = self._call("test_data", " on the host", lambda: method(data_dir))
+        if test is not None and not isinstance(test, Examples):
+            raise self._fail(f"test_data returned {type(test).__name__}, not Examples or None")
+        if test is not None:
+            self._check_examples(test, "host")
+        return test
+
     def _check_sums(self, sums: object, verb: str, metrics: Mapping[str, MetricKind]) -> None:
         if not isinstance(sums, Sums):
             raise self._fail(f"{verb} returned {type(sums).__name__} as sums, not Sums(loss_sum, correct, examples)")

@@ -9,7 +9,10 @@ and label histograms: for the owner's eyes, never sent anywhere.
 
 from __future__ import annotations
 
+import numpy as np
+
 from fedring.data.examples import Examples
+from fedring.errors import DataError, WorkloadError
 from fedring.layout import DATA_PREFIX
 from fedring.storage import Store
 from fedring.workloads.bound import BoundWorkload
@@ -26,8 +29,7 @@ def check_account_data(workload: BoundWorkload, store: Store, *, prefix: str = D
         if examples is None:
             splits[name] = None
             continue
-        head = Examples(examples.features[:PROBE_EXAMPLES], examples.labels[:PROBE_EXAMPLES], examples.source)
-        workload.evaluate(model, head, who=store.account)
+        _probe(workload, model, examples, store.account)
         splits[name] = {
             "examples": len(examples),
             "source": examples.source,
@@ -41,6 +43,19 @@ def check_account_data(workload: BoundWorkload, store: Store, *, prefix: str = D
         "workload": workload.entry,
         "splits": splits,
     }
+
+
+def _probe(workload: BoundWorkload, model, examples: Examples, account: str) -> None:
+    """A forward pass over the first examples and the one with the highest label; a misfit names the file."""
+    rows = sorted({*range(min(PROBE_EXAMPLES, len(examples))), int(np.argmax(examples.labels))} if len(examples) else set())
+    head = Examples(examples.features[rows], examples.labels[rows], examples.source)
+    try:
+        workload.evaluate(model, head, who=account)
+    except WorkloadError as exc:
+        raise DataError(
+            f"account {account!r}, {examples.source}: the data does not fit the model of workload "
+            f"{workload.entry!r} (a forward pass failed; another shape, or a label beyond the model's classes?): {exc}"
+        ) from None
 
 
 def _histogram(examples: Examples, classes: tuple[str, ...] | None) -> dict[str, int]:

@@ -1,13 +1,13 @@
 """What an account does with a workload in a round, on its own store: the round's entry points.
 
-- ``train_local``     replaces ``fedring.training.train_on_partition``: load this account's
+- ``train_local``     what an account trains in a round (``fedring.round.train``): load its
                       data, load the global state into a fresh model, train, and return the
                       new state (floats, ints), the public sample count and the training sums.
 - ``evaluate_local``  federated evaluation: sums over this account's ``eval`` split (zero
                       sums if it has none, so every account adds a vector of one length).
 - ``statistics_local`` federated statistics: this account's statistics vector.
-- ``evaluate_state``  host-side evaluation on a test set the host holds (replaces
-                      ``fedring.host.evaluate_vector``).
+- ``evaluate_state``  host-side evaluation on a test set the host holds
+                      (``fedring.round.evaluate``).
 
 Each loads the account's data unless the caller passes what it loaded (``data=``), so a
 stage that trains and evaluates reads the bucket once. The integer vectors the round sums
@@ -25,7 +25,7 @@ from torch import nn
 
 from fedring.config import TrainingConfig
 from fedring.data.examples import AccountData, Examples
-from fedring.data.statistics import local_sums
+from fedring.data.statistics import StatsSpec, local_sums
 from fedring.errors import WorkloadError
 from fedring.layout import DATA_PREFIX
 from fedring.ml.state import ModelState, StateLayout
@@ -96,11 +96,17 @@ def evaluate_state(
     return workload.evaluate(_model(workload, layout, state, seed, "host"), examples, who="host")
 
 
-def statistics_local(workload: BoundWorkload, store: Store, *, prefix: str = DATA_PREFIX) -> np.ndarray:
-    """This account's statistics vector (int64) for the workload's ``StatsSpec``."""
-    spec = workload.stats_spec
+def statistics_local(
+    workload: BoundWorkload, store: Store, *, prefix: str = DATA_PREFIX, spec: StatsSpec | None = None,
+    data: AccountData | None = None,
+) -> np.ndarray:
+    """This account's statistics vector (int64) for ``spec`` (default: the workload's ``StatsSpec``).
+
+    A spec without features counts rows (and rows per class) only.
+    """
+    spec = spec or workload.stats_spec
     if spec is None:
         raise WorkloadError(f"workload {workload.entry!r} asks for no statistics")
-    train = workload.load_data(store, prefix).train
-    features = np.asarray(train.features).reshape(len(train), -1)
+    train = (data or workload.load_data(store, prefix)).train
+    features = np.asarray(train.features).reshape(len(train), -1) if spec.features else np.zeros((len(train), 0))
     return local_sums(spec, features, train.labels if spec.classes else None, who=f"account {store.account!r}")

@@ -70,3 +70,10 @@ class MnistWorkload(Workload):
 
     def evaluate(self, model: nn.Module, examples: Examples) -> Sums:
         return evaluate_classifier(model, *digit_tensors(examples))
+
+    def test_data(self, data_dir: str | None) -> Examples:
+        """The host's held-out test set: MNIST's 10,000 test images (``fedring.ml.data.load_mnist``)."""
+        from fedring.ml.data import load_mnist
+
+        _, test = load_mnist(data_dir)
+        return Examples(test.images, test.labels.astype(np.int64), "MNIST test set")

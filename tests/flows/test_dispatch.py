@@ -7,12 +7,13 @@ import time
 import pytest
 
 from fedring.config import build_config
+from fedring.split import simulate_accounts
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _cfg(tmp_path, run: str):
-    return build_config(
+    cfg = build_config(
         run=run,
         accounts=[{"name": "alpha"}, {"name": "beta"}],
         partition={"scheme": "iid", "limit": 400},
@@ -20,6 +21,8 @@ def _cfg(tmp_path, run: str):
         secagg={"secure": False},
         storage={"root": str(tmp_path / "storage")},
     )
+    simulate_accounts(cfg)  # the demo's simulation step: each account's part of MNIST
+    return cfg
 
 
 def _round_run_id(client, name: str):
@@ -72,5 +75,6 @@ def test_subflow_dispatch_runs_each_client_stage_as_a_flow_run(tmp_path):
         children = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=parents))
         )
-    assert sorted(r.name for r in children) == ["alpha-round-1", "beta-round-1"]
+    # training, then the federated evaluation of the new model (client-sums)
+    assert sorted(r.name for r in children) == ["alpha-round-1", "alpha-round-1-eval", "beta-round-1", "beta-round-1-eval"]
     assert all(r.state.is_completed() for r in children)

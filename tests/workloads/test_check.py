@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedring.errors import WorkloadError
+from fedring.errors import DataError
 from fedring.workloads import resolve_workload
 from fedring.workloads.check import check_account_data
 from tests.data.helpers import csv_bytes, frame
@@ -22,10 +22,11 @@ def test_the_report_counts_each_split_and_its_labels(store):
     assert train["source"] == "data/train/features.npy" and train["feature_shape"] == [2]
 
 
-def test_data_that_does_not_fit_the_model_fails_the_check(store):
+def test_data_that_does_not_fit_the_model_fails_the_check_naming_the_file(store):
     wide = resolve_workload(f"{USER}:make_tiny", {"width": 5})
 
-    with pytest.raises(WorkloadError, match="make_tiny': evaluate failed on account 'alpha': RuntimeError"):
+    with pytest.raises(DataError, match=r"account 'alpha', data/train/features.npy: the data does not fit the model .*"
+                                        r"make_tiny': evaluate failed on account 'alpha': RuntimeError"):
         check_account_data(wide, store)
 
 

@@ -16,7 +16,7 @@ from fedring.ml.state import StateLayout
 from fedring.ml.train import evaluate, train
 from fedring.ml.weights import load_vector, to_vector
 from fedring.storage import LocalStore
-from fedring.round.train import train_on_partition
+from fedring.round.train import round_seed
 from fedring.workloads import RoundSettings, resolve_workload, train_local
 from fedring.workloads.mnist import MnistWorkload
 from tests.data.helpers import npy_bytes, png_bytes
@@ -45,7 +45,10 @@ def test_the_workload_trains_like_ml_train_bit_for_bit(mnist):
     assert 0 < outcome.sums.correct <= 640
 
 
-def test_train_local_equals_the_rounds_train_on_partition(tmp_path, mnist):
+def test_train_local_equals_what_the_round_trained_before_workloads(tmp_path, mnist):
+    # Before workloads, the round trained the demo partition with fedring.ml.train.train, the
+    # model loaded from a float vector, round r's learning rate decayed and a per-(account,
+    # round) seed (the code of fedring.round.train.train_on_partition, which this replaced).
     train_set, _ = mnist
     store = LocalStore(tmp_path, "bucket-beta", account="beta")
     save_partition(store, Dataset(train_set.images[:600], train_set.labels[:600]), scheme="iid", seed=0, source="t")
@@ -53,11 +56,13 @@ def test_train_local_equals_the_rounds_train_on_partition(tmp_path, mnist):
     initial = build_model(4)
     layout = StateLayout.of(initial)
 
-    vector, result = train_on_partition(store, to_vector(initial), training=training, seed=5, rnd=3)
+    before = load_vector(build_model(), to_vector(initial))
+    result = train(before, train_set.images[:600], train_set.labels[:600], epochs=1, batch_size=32,
+                   learning_rate=2e-3 * 0.5 ** 2, seed=round_seed(5, "beta", 3))
     update = train_local(resolve_workload("mnist"), store, layout.split(initial.state_dict()),
                          layout=layout, training=training, seed=5, rnd=3)
 
-    _assert_same_state(load_vector(build_model(), vector).state_dict(), layout.join(update.state))
+    _assert_same_state(before.state_dict(), layout.join(update.state))
     assert update.samples == result.samples
     assert update.state.ints.tolist() == [19, 19]  # 600 images / 32 = 19 steps per batch-norm layer
 

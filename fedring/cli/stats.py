@@ -1,0 +1,58 @@
+"""``fedring stats``: federated statistics of the accounts' data, of which the host learns only totals.
+
+Runs the ``federated-statistics`` flow (Prefect is imported inside the command): each
+account sums its own data, a secure sum gives the host the totals, and the command
+prints the statistics of the union: rows, rows per class, and, for a workload that
+declares statistics, each feature's mean and standard deviation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fedring.config import load_config
+
+console = Console()
+
+
+def stats(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Federation file.")] = Path("federation.yaml"),
+    run: Annotated[Optional[str], typer.Option(help="Run id (default: the file's); a run's statistics are computed once.")] = None,
+    deployments: Annotated[bool, typer.Option(help="Run client stages as Prefect deployments on work pools.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+) -> None:
+    """Federated statistics of every account's data (counts, classes, feature means): the host sees totals only."""
+    from fedring.cli.prefect_env import apply_server_settings
+    from fedring.split import preflight
+
+    cfg = load_config(config)
+    if run:
+        cfg = cfg.model_copy(update={"run": run})
+    preflight(cfg)
+    apply_server_settings()
+    from flows.statistics import federated_statistics
+
+    result = federated_statistics(cfg, dispatch="deployments" if deployments else "embedded")
+    if as_json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    labels = ", ".join(f"{name}: {count}" for name, count in result["labels"].items()) or "-"
+    console.print(f"run {cfg.run}: {result['count']} training examples over {len(cfg.accounts)} accounts; "
+                  f"per class: {labels}", highlight=False)
+    if result["features"]:
+        table = Table(title="features (union of the accounts' data)")
+        for col in ("feature", "mean", "std"):
+            table.add_column(col, justify="right")
+        for name, found in result["features"].items():
+            table.add_row(name, f"{found['mean']:.6g}", f"{found['std']:.6g}")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)
