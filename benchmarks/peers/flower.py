@@ -276,5 +276,7 @@ def fedring_config_kwargs(spec: dict, root: Path) -> dict:
             "learning_rate": spec.get("learning_rate", 1e-3),
         },
         "secagg": {"secure": spec["mode"] == "secure"},
+        # Flower's strategy evaluates centrally only: so does fedring here (the host's test set)
+        "workload": {"name": "mnist", "federated_evaluation": False},
         "storage": {"kind": "local", "root": str(root)},
     }
