@@ -111,6 +111,10 @@ def test_training_with_client_stages_on_account_work_pools(prefect_server, tmp_p
     }
     path = tmp_path / "federation.yaml"
     path.write_text(yaml.safe_dump(config))
+    from fedring.config import build_config
+    from fedring.split import simulate_accounts
+
+    simulate_accounts(build_config(**config))  # each account's data in place, as its owner would put it
     # Execute
     done = subprocess.run(
         [BIN / "fedring", "run", "--config", str(path), "--deployments", "--run-dir", str(tmp_path / "out")],
@@ -120,7 +124,6 @@ def test_training_with_client_stages_on_account_work_pools(prefect_server, tmp_p
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     manifests = sorted((tmp_path / "storage" / "fedring-host" / ".meta" / "runs" / "deployed" / "manifest").glob("*.json"))
     assert [p.name for p in manifests] == ["0000.json.json", "0001.json.json"]
-    from fedring.config import build_config
     from fedring.manifest import latest_manifest
     from fedring.storage import host_store
 
