@@ -30,10 +30,12 @@ $(BENCH_STAMP): pyproject.toml
 	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-# fedring vs Flower (plain, SecAgg+) and the 3/10/30-account sweep; BENCH_ARGS=--full for
-# 60k images x 10 rounds, BENCH_ARGS=all adds every benchmarks/bench_*.py
+# fedring vs Flower (plain, SecAgg+) on full MNIST at 5 and 10 accounts and the 3/10/30-account
+# sweep, each system one client at a time and as many at once as cores (each at its best and at
+# equal settings); BENCH_ARGS=all adds every benchmarks/bench_*.py. Then the parallel-stage targets.
 bench: $(BENCH_STAMP)
-	FLWR_TELEMETRY_ENABLED=0 $(BENCH_VENV)/bin/python -m benchmarks compare sweep --docs $(BENCH_ARGS)
+	FLWR_TELEMETRY_ENABLED=0 $(BENCH_VENV)/bin/python -m benchmarks compare sweep --docs --accounts 5 10 --limit 0 --schemes iid $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python benchmarks/bench_parallel.py | tee benchmarks/out/parallel.jsonl
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 """Secure versus plaintext rounds, the cost of federated evaluation, and how much of a round Prefect takes.
 
-Runs fedring's host flow in process on real MNIST, side by side: the plaintext
+Runs fedring's host flow in process (client stages in the host, ``execution.workers: 0``;
+``bench_parallel.py`` measures the parallel default) on real MNIST, side by side: the plaintext
 baseline and the secure pipeline with the same data, seed and training work, for each
 roster size; ``secure-fedeval`` adds the federated evaluation of every round's model (a
 secure sum of its own, ``flows/secure_sum.py``) to the secure rounds, which otherwise
@@ -123,6 +124,9 @@ def run(
         secagg={"secure": secure},
         workload={"name": "mnist", "federated_evaluation": federated_evaluation},
         storage={"root": str(root / "storage")},
+        # In the host, one account after another: the core timer patches this process only.
+        # benchmarks/bench_parallel.py times the parallel default in every process.
+        execution={"workers": 0},
     )
     with core_timer() as spent:
         start = time.perf_counter()

@@ -11,6 +11,10 @@ Sections:
   ratio   secure aggregation vs a plain float32 weighted sum of the same updates
           (10 and 100 accounts, 1M parameters), and host-side peak memory (tracemalloc)
   scale   1,000 accounts, 100k parameters, k-regular graph, 5% dropouts
+  flows   the same 1,000 accounts (degree 40, 4 rings, t = 27) through the flows on the
+          parallel path: real training on 60 MNIST images each, sealing, storage, Prefect,
+          client stages in worker processes (bench_parallel.py's scale section; long: not in
+          the default set)
 Timings are wall-clock on a shared 2-core machine: compare ratios, not absolutes.
 """
 
@@ -166,9 +170,23 @@ def bench_scale():
          expansion_max=round(max(res.bytes_sent.values()) / (4 * d), 4))
 
 
+def bench_flows(accounts: int = 1000, per_account: int = 60):
+    """bench_scale's roster through the real round, in worker processes; prints bench_parallel's JSON line."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("bench_parallel.py")
+    cmd = [sys.executable, str(script), "--only", "scale", "--scale-accounts", str(accounts), "--scale-per-account",
+           str(per_account), "--degree", "40", "--rings", "4", "--threshold", "27"]
+    for line in subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.splitlines():
+        if '"section": "scale"' in line:
+            print(line, flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="*", choices=["prg", "comm", "ratio", "scale"], default=["prg", "comm", "ratio", "scale"])
+    p.add_argument("--only", nargs="*", choices=["prg", "comm", "ratio", "scale", "flows"], default=["prg", "comm", "ratio", "scale"])
     args = p.parse_args()
     emit(bench="machine", python=platform.python_version(), cpus=os.cpu_count(), load=os.getloadavg())
     for name in args.only:

@@ -100,6 +100,8 @@ def process_label(comm: str, cmd: str) -> str:
     """A coarse name for a process of the job's tree (for CPU accounting)."""
     if "prefect.server" in cmd or "uvicorn" in cmd:
         return "prefect API server"
+    if "multiprocessing.spawn" in cmd:
+        return "dask workers (fedring client stages)"
     if comm.startswith("ray::") or "default_worker.py" in cmd:
         return "ray workers (Flower clients)"
     if "raylet" in comm or "gcs_server" in comm or "ray/" in cmd or "ray." in cmd:
@@ -170,6 +172,8 @@ def prefect_env(home: Path) -> None:
 
 def run_fedring(spec: dict, workdir: Path) -> dict:
     prefect_env(workdir / "prefect-home")
+    for var in ("FEDRING_WORKERS", "FEDRING_DASK_ADDRESS"):  # the spec decides where stages run
+        os.environ.pop(var, None)
     import torch
 
     if spec.get("torch_threads"):
@@ -258,7 +262,7 @@ def _median(xs: list[float]) -> float | None:
 def summarise(result: dict) -> dict:
     """The per-job figures of the report (None where the job did not produce them)."""
     spec = result["spec"]
-    row = {k: spec.get(k) for k in ("system", "mode", "scheme", "alpha", "accounts", "limit", "rounds")}
+    row = {k: spec.get(k) for k in ("system", "mode", "scheme", "alpha", "accounts", "limit", "rounds", "at_once")}
     if result.get("unavailable") or result.get("error"):
         row["status"] = result.get("unavailable") or f"error: {result['error']}"
         return row
@@ -288,15 +292,19 @@ def summarise(result: dict) -> dict:
     return row
 
 
-def _setting(row: dict) -> tuple:
+def _workload(row: dict) -> tuple:
     return (row["scheme"], row.get("alpha") if row["scheme"] == "dirichlet" else None, row["accounts"], row["limit"], row["rounds"])
+
+
+def _setting(row: dict) -> tuple:
+    return (*_workload(row), row.get("at_once"))
 
 
 RATIO_FIELDS = ("median_round_s", "client_round_s", "cpu_s", "total_s", "bytes_client", "expansion", "host_peak_mb", "tree_peak_mb")
 
 
 def ratios(rows: list[dict]) -> list[dict]:
-    """fedring/Flower for each mode and setting, from rows of the same run.
+    """fedring/Flower for each mode and workload at equal settings (as many clients at once), same run.
 
     A ratio is None when either side lacks the figure (e.g. a mode not yet available).
     Accuracy is compared as a difference in percentage points, not a ratio.
@@ -307,34 +315,61 @@ def ratios(rows: list[dict]) -> list[dict]:
         if system != "fedring":
             continue
         peer = by_key.get((setting, "flower", mode))
-        if peer is None:
-            continue
-        entry = {"scheme": setting[0], "alpha": setting[1], "accounts": setting[2], "limit": setting[3], "rounds": setting[4], "mode": mode}
-        for field in RATIO_FIELDS:
-            a, b = fed.get(field), peer.get(field)
-            entry[field] = (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
-        fa, pa = fed.get("final_accuracy"), peer.get("final_accuracy")
-        entry["accuracy_pp"] = 100 * (fa - pa) if isinstance(fa, float) and isinstance(pa, float) else None
-        out.append(entry)
+        if peer is not None:
+            out.append(_ratio(fed, peer, kind="equal settings"))
     return out
 
 
+def best_ratios(rows: list[dict]) -> list[dict]:
+    """fedring/Flower for each mode and workload, each system at its fastest setting of this run."""
+    def speed(r: dict) -> tuple:  # a job without figures only stands in when no setting has them
+        return (r.get("median_round_s") is None, r.get("median_round_s") or 0.0)
+
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        key = (_workload(r), r["system"], r["mode"])
+        if key not in best or speed(r) < speed(best[key]):
+            best[key] = r
+    out = []
+    for (workload, system, mode), fed in sorted(best.items(), key=lambda kv: str(kv[0])):
+        peer = best.get((workload, "flower", mode))
+        if system == "fedring" and peer is not None:
+            out.append(_ratio(fed, peer, kind="each at its best"))
+    return out
+
+
+def _ratio(fed: dict, peer: dict, *, kind: str) -> dict:
+    entry = {"scheme": fed["scheme"], "alpha": _workload(fed)[1], "accounts": fed["accounts"], "limit": fed["limit"],
+             "rounds": fed["rounds"], "mode": fed["mode"], "kind": kind,
+             "fedring_at_once": fed.get("at_once"), "flower_at_once": peer.get("at_once")}
+    for field in RATIO_FIELDS:
+        a, b = fed.get(field), peer.get(field)
+        entry[field] = (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+    fa, pa = fed.get("final_accuracy"), peer.get("final_accuracy")
+    entry["accuracy_pp"] = 100 * (fa - pa) if isinstance(fa, float) and isinstance(pa, float) else None
+    return entry
+
+
 TARGETS = {
-    "secure_round_ratio_10_accounts": 1.0,  # fedring secure s/round <= Flower SecAgg+ at 10 accounts
+    "secure_round_ratio": 0.8,  # fedring secure s/round <= 0.8 x Flower SecAgg+ at Flower's best (issue 18)
+    "secure_round_accounts": (5, 10),  # ... at 5 and 10 accounts, full MNIST
     "secure_expansion_ratio": 1.05,  # fedring secure bytes/update <= 1.05 x Flower SecAgg+'s
-    "accuracy_pp": 0.3,  # |final accuracy difference| <= 0.3 percentage points
+    "accuracy_pp": 0.1,  # |final accuracy difference| <= 0.1 percentage points
 }
 
 
 def check_targets(ratio_rows: list[dict]) -> list[dict]:
-    """Each issue target, per setting it applies to, with the measured figure and met / missed."""
+    """Each issue target on the ratios of each system at its best, with the figure and met / missed."""
     checks = []
     for r in ratio_rows:
+        if r.get("kind") != "each at its best":
+            continue
         alpha = "" if r["alpha"] is None else f"({r['alpha']})"
         images = "all" if r["limit"] is None else f"{r['limit']:,}"
-        where = f"{r['scheme']}{alpha}, {r['accounts']} accounts, {images} images, {r['mode']}"
-        if r["mode"] == "secure" and r["accounts"] == 10:
-            checks.append(_check("secure s/round ratio", where, r["median_round_s"], TARGETS["secure_round_ratio_10_accounts"]))
+        where = (f"{r['scheme']}{alpha}, {r['accounts']} accounts, {images} images, {r['mode']} "
+                 f"(fedring {r['fedring_at_once']} at once, Flower {r['flower_at_once']} at once)")
+        if r["mode"] == "secure" and r["accounts"] in TARGETS["secure_round_accounts"] and r["limit"] is None:
+            checks.append(_check("secure s/round ratio", where, r["median_round_s"], TARGETS["secure_round_ratio"]))
         if r["mode"] == "secure":
             checks.append(_check("secure expansion ratio", where, r["expansion"], TARGETS["secure_expansion_ratio"]))
         checks.append(

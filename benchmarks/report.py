@@ -23,13 +23,30 @@ ORDER = list(LABELS)
 
 
 def label(row: dict) -> str:
-    return LABELS.get((row["system"], row["mode"]), f"{row['system']} {row['mode']}")
+    name = LABELS.get((row["system"], row["mode"]), f"{row['system']} {row['mode']}")
+    n = row.get("at_once")
+    return name if not n else f"{name} ({'1' if n == 1 else n} at once)"
 
 
 def setting_name(row: dict) -> str:
     part = "IID" if row["scheme"] == "iid" else f"Dirichlet(α={row.get('alpha')})"
     images = "all" if row.get("limit") is None else f"{row['limit']:,}"
-    return f"{part}, {row['accounts']} accounts, {images} training images, {row['rounds']} rounds"
+    return f"{part}, {row['accounts']} accounts, {images} training images, {row['rounds']} rounds{at_once_name(row.get('at_once'))}"
+
+
+def at_once_name(n: int | None) -> str:
+    """How many clients a system trained at the same time (each on cores / n cores and threads)."""
+    if not n:
+        return ""
+    return ", one client at a time" if n == 1 else f", {n} clients at once"
+
+
+def settings_name(r: dict) -> str:
+    """Which settings a ratio row compares: equal ones, or each system's fastest."""
+    fed, peer = r.get("fedring_at_once"), r.get("flower_at_once")
+    if r.get("kind") == "each at its best":
+        return f"each at its best: fedring{at_once_name(fed)}, Flower{at_once_name(peer)}"
+    return f"equal{at_once_name(fed)}"
 
 
 def fmt(x: object, digits: int = 2) -> str:
@@ -88,14 +105,14 @@ def results_table(rows: list[dict]) -> str:
 
 def ratio_table(ratio_rows: list[dict]) -> str:
     head = (
-        "| setting | mode | s/round | client code s/round | CPU s | total s | bytes/client | expansion | host peak | all-process peak | accuracy (fedring − Flower) |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| setting | settings compared | mode | s/round | client code s/round | CPU s | total s | bytes/client | expansion | host peak | all-process peak | accuracy (fedring − Flower) |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in ratio_rows:
         acc = "—" if r.get("accuracy_pp") is None else f"{r['accuracy_pp']:+.2f} pp"
         lines.append(
-            f"| {setting_name(r)} | {r['mode']} | {fmt(r['median_round_s'])} | {fmt(r.get('client_round_s'))} | {fmt(r.get('cpu_s'))} | {fmt(r['total_s'])} | {fmt(r['bytes_client'], 3)} | "
+            f"| {setting_name(r)} | {settings_name(r)} | {r['mode']} | {fmt(r['median_round_s'])} | {fmt(r.get('client_round_s'))} | {fmt(r.get('cpu_s'))} | {fmt(r['total_s'])} | {fmt(r['bytes_client'], 3)} | "
             f"{fmt(r['expansion'], 3)} | {fmt(r['host_peak_mb'])} | {fmt(r['tree_peak_mb'])} | {acc} |"
         )
     return head + "\n".join(lines) + "\n"
@@ -221,9 +238,11 @@ def plots(out: Path, compare: list[dict], sweep: list[dict]) -> list[Path]:
     if ok_sweep:
         fig, ax = plt.subplots(figsize=(5.2, 3.6))
         for sys_mode in ORDER:
-            rows = sorted((r for r in ok_sweep if (r["system"], r["mode"]) == sys_mode), key=lambda r: r["accounts"])
-            if rows:
-                ax.plot([r["accounts"] for r in rows], [r["median_round_s"] for r in rows], marker="o", label=LABELS[sys_mode])
+            for n in sorted({r.get("at_once") or 0 for r in ok_sweep}):
+                rows = sorted((r for r in ok_sweep if (r["system"], r["mode"]) == sys_mode and (r.get("at_once") or 0) == n),
+                              key=lambda r: r["accounts"])
+                if rows:
+                    ax.plot([r["accounts"] for r in rows], [r["median_round_s"] for r in rows], marker="o", label=label(rows[0]))
         ax.set_xlabel("accounts")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel("seconds per round (median 2..R)")
@@ -257,10 +276,13 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         "Adam, learning rate, batch size, epochs, and the per-account, per-round seed `fedring.round.train.round_seed`), and evaluation of the "
         "global model on the full MNIST test set (10,000 images) after every round. A model travels as one float32 vector of every parameter "
         "and batch-norm buffer. fedring runs its Prefect flow (`flows.host.federated_training`, embedded accounts, local storage); Flower runs "
-        "its in-process simulation (`flwr.simulation.run_simulation`, Ray backend, one client at a time on all cores, as fedring's embedded "
-        "host trains accounts one after another) with `DefaultWorkflow` and FedAvg, and for the secure mode `SecAggPlusWorkflow` "
+        "its in-process simulation (`flwr.simulation.run_simulation`, Ray backend) with `DefaultWorkflow` and FedAvg, and for the secure mode `SecAggPlusWorkflow` "
         "(every client shares with every other, `num_shares=1.0`, reconstruction threshold n//2+1, fedring's defaults) with `secaggplus_mod` "
         "on the clients.\n",
+        "Each system runs at two settings, named in every table: *one client at a time* (fedring: one worker process; Flower: "
+        "`client_resources.num_cpus` = all cores), torch on every core; and *N clients at once* with N = the cores (fedring: N worker "
+        "processes, `execution.workers`; Flower: `num_cpus=1`), one core and one torch thread each. Ratios are given at equal settings and "
+        "with each system at its fastest setting of the run (*each at its best*); the targets use the latter.\n",
         "Figures: *s/round* is the median wall time of rounds 2..R between consecutive evaluated global models (round 1 carries start-up); "
         "*total s* is the whole run including start-up (Prefect's ephemeral API server, Ray); *bytes/client/round* is what one client uploads "
         "per round (fedring: its manifest's `bytes_sent`; Flower: the serialized size of every reply message, all SecAgg+ stages); "
@@ -282,7 +304,7 @@ def render(meta: dict, compare: list[dict], sweep: list[dict], ratio_rows: list[
         parts.append("## Ratios fedring / Flower (same run, same mode)\n")
         parts.append("Below 1.0 means fedring is faster, smaller or leaner. Secure mode compares fedring secure with Flower SecAgg+.\n\n" + ratio_table(ratio_rows))
     if checks:
-        parts.append("## Targets of issue 8\n")
+        parts.append("## Targets of issue 18\n")
         parts.append(targets_table(checks))
     for img, caption in (("accuracy.png", "Test accuracy per round"), ("seconds.png", "Seconds per round"), ("bytes.png", "Bytes a client sends per round")):
         if img in images:

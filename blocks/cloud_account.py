@@ -10,7 +10,11 @@ imports Prefect)::
     client = CloudAccount.load("account-1")
     inbox_view = host.view(client, run="demo", rnd=3)   # assumed role: outbox/ read, inbox/ write
 
-``fedring accounts register --config federation.yaml`` creates or updates these blocks.
+``fedring accounts register --config federation.yaml --account NAME`` creates or updates the
+blocks of one account, on the Prefect of the organisation that owns it: a Prefect API gives
+the secrets of its blocks to whoever can reach it, so an organisation's Prefect holds its
+own credentials and nobody else's (docs/deploy.md). A client's block names the role the
+host assumes there (public), never the host's keys; the host's block holds only the host's.
 """
 
 from __future__ import annotations
@@ -94,8 +98,8 @@ class CloudAccount(Block):
         )
 
 
-def register_accounts(cfg: FederationConfig, echo: Callable[[str], None] = print) -> None:
-    """Create or update an AwsCredentials and a CloudAccount block for every account of ``cfg``.
+def register_account(cfg: FederationConfig, name: str, echo: Callable[[str], None] = print) -> None:
+    """Create or update the AwsCredentials and CloudAccount blocks of account ``name`` only.
 
     Keys come from FEDRING_<ACCOUNT>_* variables (stored as secrets in the block); an
     account with only ``profile:`` gets a block that names the profile and stores no secret.
@@ -103,33 +107,33 @@ def register_accounts(cfg: FederationConfig, echo: Callable[[str], None] = print
     from fedring.errors import ConfigError
     from fedring.storage import account_session
 
-    for acct in [cfg.host, *cfg.accounts]:
-        cred_name = acct.credentials_block or f"{acct.name}-aws"
-        if acct.profile and not os.environ.get(acct.env_prefix + "ACCESS_KEY_ID"):
-            aws = AwsCredentials(profile_name=acct.profile, region_name=acct.region)  # no secret copied
-        else:
-            found = account_session(cfg, acct.name).get_credentials()
-            if found is None:
-                raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
-            creds = found.get_frozen_credentials()
-            aws = AwsCredentials(
-                aws_access_key_id=creds.access_key,
-                aws_secret_access_key=creds.secret_key,
-                aws_session_token=creds.token,
-                region_name=acct.region,
-            )
-        aws.save(cred_name, overwrite=True)
-        CloudAccount(
-            account_name=acct.name,
-            bucket=acct.bucket_name,
-            region=acct.region,
-            endpoint_url=cfg.endpoint_for(acct),
-            addressing_style=cfg.storage.addressing_style,
-            role_arn=acct.host_role_arn(cfg.storage.host_role_name) if acct is not cfg.host else None,
-            external_id=acct.external_id,
-            attributes=acct.attributes,
-            holds=acct.holds,
-            max_attempts=cfg.storage.max_attempts,
-            credentials=AwsCredentials.load(cred_name),
-        ).save(acct.name, overwrite=True)
-        echo(f"block fedring-cloud-account/{acct.name} (credentials: aws-credentials/{cred_name})")
+    acct = cfg.account(name)
+    cred_name = acct.credentials_block or f"{acct.name}-aws"
+    if acct.profile and not os.environ.get(acct.env_prefix + "ACCESS_KEY_ID"):
+        aws = AwsCredentials(profile_name=acct.profile, region_name=acct.region)  # no secret copied
+    else:
+        found = account_session(cfg, acct.name).get_credentials()
+        if found is None:
+            raise ConfigError(f"account {acct.name!r}: no credentials (set {acct.env_prefix}ACCESS_KEY_ID ...)")
+        creds = found.get_frozen_credentials()
+        aws = AwsCredentials(
+            aws_access_key_id=creds.access_key,
+            aws_secret_access_key=creds.secret_key,
+            aws_session_token=creds.token,
+            region_name=acct.region,
+        )
+    aws.save(cred_name, overwrite=True)
+    CloudAccount(
+        account_name=acct.name,
+        bucket=acct.bucket_name,
+        region=acct.region,
+        endpoint_url=cfg.endpoint_for(acct),
+        addressing_style=cfg.storage.addressing_style,
+        role_arn=acct.host_role_arn(cfg.storage.host_role_name) if acct is not cfg.host else None,
+        external_id=acct.external_id,
+        attributes=acct.attributes,
+        holds=acct.holds,
+        max_attempts=cfg.storage.max_attempts,
+        credentials=AwsCredentials.load(cred_name),
+    ).save(acct.name, overwrite=True)
+    echo(f"block fedring-cloud-account/{acct.name} (credentials: aws-credentials/{cred_name})")

@@ -1,9 +1,11 @@
 """Keep an account's key ring (and its authority) in Prefect ``Secret`` blocks.
 
 ``fedring`` never imports Prefect; this is the glue. The block holds the JSON of
-``KeyRing.to_json()`` / ``Authority.to_json()``, so the private keys are stored
-the way Prefect stores every secret (obfuscated in the UI, write-only in the API)
-and a worker in the account's own work pool loads them at run time.
+``KeyRing.to_json()`` / ``Authority.to_json()``, stored the way Prefect stores every
+secret: obfuscated in the UI, but readable in full by anyone who can reach the Prefect
+API (blocks are read with their secrets). So keep these blocks only on the owning
+organisation's own Prefect, where its own agent and workers load them at run time; never
+on a server another organisation can reach.
 
     save_key_ring(ring, key_ring_block_name("acme"))
     ring = load_key_ring(key_ring_block_name("acme"))

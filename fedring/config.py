@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from fedring.errors import ConfigError
 from fedring.keys.identity import parse_pin
-from fedring.layout import DATA_PREFIX, check_data_prefix, check_name
+from fedring.layout import CLIENT_STAGES, DATA_PREFIX, check_data_prefix, check_name
+
+PLACEHOLDER = "change-me"  # how the templates mark a value the user must fill in
 
 
 class _Strict(BaseModel):
@@ -72,6 +74,16 @@ class AccountConfig(_Strict):
             raise ValueError("account_id must be 12 digits (AWS account id / Ceph tenant)")
         return v
 
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, v: str | None) -> str | None:
+        if v is not None and v.startswith(PLACEHOLDER):
+            raise ValueError(
+                f"{v!r} is the template's placeholder: agree a secret with the account's owner "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(16))') and put it here"
+            )
+        return v
+
     @property
     def bucket_name(self) -> str:
         return self.bucket or f"fedring-{self.name}"
@@ -98,8 +110,8 @@ class AccountConfig(_Strict):
 class PartitionConfig(_Strict):
     scheme: Literal["iid", "dirichlet", "shards"] = "iid"
     alpha: float = Field(0.5, description="Dirichlet concentration; smaller is more skewed.")
-    classes_per_account: int = Field(2, description="Shards scheme: classes per account.")
-    limit: int | None = Field(None, description="Use only the first N training images (tests).")
+    classes_per_account: int = Field(2, ge=1, description="Shards scheme: classes per account.")
+    limit: int | None = Field(None, ge=1, description="Use only the first N training images (tests).")
 
     @field_validator("alpha")
     @classmethod
@@ -117,14 +129,14 @@ class TrainingConfig(_Strict):
     lr_decay: float = Field(
         1.0, gt=0, le=1, description="Round r trains with learning_rate * lr_decay^(r-1); 1 keeps it constant."
     )
-    eval_limit: int | None = Field(None, description="Evaluate on the first N test images only (tests).")
+    eval_limit: int | None = Field(None, ge=1, description="Evaluate on the first N test images only (tests).")
 
 
 class SecAggConfig(_Strict):
     secure: bool = Field(True, description="Secure aggregation; False runs the plaintext baseline.")
-    threshold: int | None = Field(None, description="Shamir threshold t; default: majority of the roster.")
+    threshold: int | None = Field(None, ge=1, description="Shamir threshold t; default: majority of the roster.")
     rings: int = Field(1, ge=1, description="Parallel rings.")
-    degree: int | None = Field(None, description="Neighbour-graph degree k; None: complete graph.")
+    degree: int | None = Field(None, ge=1, description="Neighbour-graph degree k; None: complete graph.")
     clip: float = Field(8.0, gt=0, description="Per-coordinate clip of updates before quantising.")
     frac_bits: int = Field(
         24, ge=1, le=27, description="Fixed-point fractional bits (clip * 2^frac_bits must stay below 2^31)."
@@ -189,9 +201,74 @@ class StorageConfig(_Strict):
     part_size_mb: int = Field(16, ge=5, description="Multipart part size.")
 
 
+class DeadlineConfig(_Strict):
+    """How long the host waits for an account's agent (``fedring run --agents``) before it drops it.
+
+    A deadline runs from the moment the host writes the stage request. An account that has
+    not answered by then is a declared dropout for that stage (``DeadlineMissed``); the
+    round goes on without it, so one organisation offline never stalls the others.
+    """
+
+    default_seconds: float = Field(
+        120, gt=0, description="Every client stage without an entry in 'stages' (contribute aside)."
+    )
+    stages: dict[str, float] = Field(
+        default_factory=dict, description="Fixed deadlines per client stage, e.g. {contribute: 900, ring-hop: 60}."
+    )
+    training_factor: float = Field(
+        3.0, ge=1, description="contribute without an entry: this factor times the account's training "
+        "seconds in the last committed round, plus default_seconds."
+    )
+    first_training_seconds: float = Field(
+        1800, gt=0, description="contribute without an entry when nothing was measured yet (a run's first round)."
+    )
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, v: dict[str, float]) -> dict[str, float]:
+        for stage, seconds in v.items():
+            if stage not in CLIENT_STAGES:
+                raise ValueError(f"{stage!r} is not a client stage ({', '.join(CLIENT_STAGES)})")
+            if not seconds > 0:
+                raise ValueError(f"{stage}: must be > 0 seconds")
+        return v
+
+
+class ExecutionConfig(_Strict):
+    """Where the embedded default runs client stages (docs/scale.md).
+
+    Each account's stage runs in a worker process of a Dask cluster through Prefect's
+    task runner (prefect-dask): a local cluster started for the run, or an existing
+    one at ``address``. The ring hops stay sequential in the host. Torch uses
+    ``threads`` threads per stage; the same count gives the same model bit for bit
+    (torch splits its reductions by thread), whatever the number of workers.
+    """
+
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description="Worker processes of the local cluster: 'auto' = one per core, at most one per "
+        "account; 0 = in the host process, one account after another. Env FEDRING_WORKERS wins.",
+    )
+    threads: int | None = Field(
+        None, ge=1, description="Torch threads per client stage; None: cores / concurrent stages (at least 1)."
+    )
+    address: str | None = Field(
+        None,
+        description="Scheduler of an existing Dask cluster (e.g. tcp://10.0.0.5:8786): client stages run "
+        "on its workers instead of a local cluster. Env FEDRING_DASK_ADDRESS wins.",
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("execution.workers must be 'auto' or a whole number >= 0")
+        return v
+
+
 class FederationConfig(_Strict):
     run: str = Field("demo", description="Run id; rerunning the same id resumes it.")
-    seed: int = 0
+    seed: int = Field(0, ge=0, description="Seed of the split, the initial model and training.")
     data_dir: str | None = Field(None, description="MNIST root (else FEDRING_DATA, shared copy, download).")
     host: AccountConfig = AccountConfig(name="host")
     accounts: list[AccountConfig] = Field(
@@ -202,6 +279,8 @@ class FederationConfig(_Strict):
     secagg: SecAggConfig = SecAggConfig()
     workload: WorkloadConfig = WorkloadConfig()
     storage: StorageConfig = StorageConfig()
+    deadlines: DeadlineConfig = DeadlineConfig()
+    execution: ExecutionConfig = ExecutionConfig()
 
     @field_validator("run")
     @classmethod
@@ -215,6 +294,9 @@ class FederationConfig(_Strict):
             raise ValueError("accounts: at least one account is needed")
         if len(set(names)) != len(names) or self.host.name in names:
             raise ValueError("accounts: names must be unique and differ from the host's")
+        limit = self.partition.limit
+        if limit is not None and limit < len(names):
+            raise ValueError(f"partition.limit: {len(names)} accounts but only {limit} images to split")
         t = self.secagg.threshold
         if t is not None and not 1 <= t <= len(names):
             raise ValueError(f"secagg.threshold must be between 1 and {len(names)} accounts")
@@ -260,17 +342,37 @@ class FederationConfig(_Strict):
 
 
 def load_config(path: str | Path) -> FederationConfig:
-    """Read and validate a federation file; errors name the file and the option."""
+    """Read and validate a federation file; errors name the file and the option.
+
+    An empty file is refused rather than read as "all defaults": that would start a
+    full-size run nobody asked for.
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"federation file {p} not found (create one with `fedring init`)")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
-        return FederationConfig.model_validate(raw)
+        raw = yaml.safe_load(p.read_text("utf-8"))
+    except IsADirectoryError:
+        raise ConfigError(f"{p} is a directory; name the federation file in it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read federation file {p}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); is it a federation file?") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    if raw is None:
+        raise ConfigError(f"{p} is empty; `fedring init` writes a commented federation file to start from")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping of settings (run:, accounts:, ...), found a {type(raw).__name__}")
+    try:
+        return FederationConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{p}: {_explain(exc)}") from exc
+
+
+def with_run(cfg: FederationConfig, run: str) -> FederationConfig:
+    """``cfg`` with another run id, validated like one read from a file."""
+    return build_config(**{**cfg.model_dump(mode="json"), "run": run})
 
 
 def build_config(**overrides: object) -> FederationConfig:

@@ -22,7 +22,10 @@ Callers catch a family, not a string::
     │   ├── RevealRefused      asked to reveal both shares of one peer
     │   ├── TooFewSurvivors    a round lost more accounts than its threshold allows
     │   ├── StageRefused       an account declines a stage (its own decision): it drops out
-    │   │   └── NonFiniteUpdate  its training produced NaN or infinite weights
+    │   │   ├── NonFiniteUpdate  its training produced NaN or infinite weights
+    │   │   └── RequestRefused   its agent refuses a stage request (unsigned, unknown run or stage,
+    │   │                        unexpected parameters): nothing runs
+    │   ├── DeadlineMissed     an account did not answer a stage request in time: it drops out
     │   └── StageFailed        a client stage failed for a reason that is not a dropout
     │                          (a bug): the round stops, naming account and stage
     └── StorageError           names account, bucket and key
@@ -152,6 +155,23 @@ class StageRefused(ProtocolError):
 
 class NonFiniteUpdate(StageRefused):
     """An account's update has NaN or infinite coordinates: it refuses to send it."""
+
+
+class RequestRefused(StageRefused):
+    """A client agent refuses a stage request: not signed by the pinned host key, for a run its
+    federation file does not know, or naming anything but a known stage and its parameters.
+
+    The agent runs nothing, logs the refusal and answers it, so the host need not wait for the
+    deadline; the host drops the account for that stage.
+    """
+
+
+class DeadlineMissed(ProtocolError):
+    """An account's agent did not answer a stage request before the stage's deadline.
+
+    A declared dropout (``flows/dispatch.is_dropout``): the round goes on without the account.
+    The message names account, stage, round and the deadline.
+    """
 
 
 class StageFailed(ProtocolError):

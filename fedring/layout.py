@@ -52,6 +52,17 @@ commit                                                     h runs/.../model, mod
 plain train        c outbox/.../update/model, meta.json    h runs/.../aggregate/model
 every stage                                                h runs/.../records/<stage>/<name>.json
 =================  ======================================  =====================================
+
+In agent mode (``flows/agents.py``, ``flows/agent_service.py``) the host asks for each client
+stage with a signed *stage request* in the client's inbox, and the client's agent answers with
+a signed *stage status* in its outbox (``fedring.agent``)::
+
+    c inbox/_requests/<run>/<round>/<name>      written by the host; consumed (deleted) by the
+                                                agent once its status is written
+    c outbox/_status/<run>/<round>/<name>       written by the agent: ok, dropout, refused, failed
+
+``<name>`` is the stage (``contribute``), or ``ring-hop-to-<recipient>`` for a ring hop; enrol
+is round 0. The leading underscore keeps these folders apart from run ids, which never hold one.
 """
 
 from __future__ import annotations
@@ -122,6 +133,8 @@ def _r(rnd: Round) -> str:
     """A round's folder in keys: ``0003`` for a training round, the label of a sub-sum."""
     return f"{rnd:04d}" if isinstance(rnd, int) else rnd
 
+# The client stages a host may ask an account's agent to run, in the order of a round.
+CLIENT_STAGES = ("enrol", "advertise", "share-keys", "contribute", "ring-hop", "consistency", "reveal")
 
 GLOBAL = "global"  # the inbox folder of the broadcast global model
 DIRECTORY = "directory"  # the inbox folder of the public-key directory
@@ -356,6 +369,36 @@ def sum_totals(run: str, rnd: Round) -> str:
 def data_description(run: str) -> str:
     """What a client says of its data when it enrols in a run: its sample count and model layout (public)."""
     return outbox(run, 0, Stage.ENROL, "data.json")
+
+
+# -- stage requests and statuses (agent mode) ----------------------------------------------
+
+REQUESTS_PREFIX = f"{INBOX}_requests/"
+STATUS_PREFIX = f"{OUTBOX}_status/"
+_REQUEST_KEY = re.compile(r"^inbox/_requests/([a-z0-9][a-z0-9-]{0,62})/(\d{4})/([a-z0-9][a-z0-9-]{0,80})$")
+
+
+def request_name(stage: str, to: str | None = None, purpose: str = "") -> str:
+    """The name of one stage request of a round: the stage, or ``ring-hop-to-<to>`` for a hop;
+    a sum without training prefixes its purpose (``eval-advertise``, ``stats-ring-hop-to-b``)."""
+    name = f"{stage}-to-{to}" if stage == "ring-hop" else stage
+    return f"{purpose}-{name}" if purpose else name
+
+
+def stage_request(run: str, rnd: int, name: str) -> str:
+    """A stage request from the host, in a client's inbox."""
+    return f"{REQUESTS_PREFIX}{run}/{rnd:04d}/{name}"
+
+
+def stage_status(run: str, rnd: int, name: str) -> str:
+    """A client agent's answer to the stage request ``name``, in its outbox."""
+    return f"{STATUS_PREFIX}{run}/{rnd:04d}/{name}"
+
+
+def parse_stage_request(key: str) -> tuple[str, int, str] | None:
+    """(run, round, name) of a stage request key, or None if ``key`` is not one."""
+    m = _REQUEST_KEY.match(key)
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else None
 
 
 # -- the model registry, under registry/ in the host's bucket ------------------------------

@@ -39,6 +39,11 @@ run, and when the generation expires (``ttl`` after it was written).
 - Superseded generations are deleted after each take (best effort): the chain stays at
   one or two objects.
 
+Within a process, ``hold_run`` is the way in: it acquires the lease, or joins the one this
+process holds already (the CLI takes the run before it starts Prefect, so a second process
+is refused at once; the training flow, which deployments start without the CLI, takes it
+too), and ``check_run`` is the check before a commit.
+
 What remains: time-based liveness assumes the machines' clocks agree to well within
 ``ttl``; and a holder paused (not killed) for more than ``ttl`` between ``check()`` and
 a write could write after a takeover. Its writes are exclusive creates then, so they
@@ -54,7 +59,8 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -289,6 +295,44 @@ class RunLease:
             f"run {self.run!r} was taken over {who} after this process's lease expired at "
             f"{_utc(self._expires)} without renewal; this process stops before committing anything more"
         )
+
+
+_HELD: dict[tuple[str, ...], RunLease] = {}  # the leases this process holds, by store and run
+
+
+def _place(store: Store, run: str) -> tuple[str, ...]:
+    """Which run of which bucket: a directory on this machine, or a bucket behind an endpoint."""
+    where = getattr(store, "base", None) or getattr(store, "endpoint_url", None) or ""
+    return type(store).__name__, str(where), store.bucket, run
+
+
+@contextmanager
+def hold_run(store: Store, run: str, **options: Any) -> Iterator[RunLease]:
+    """Hold ``run`` for the body: join this process's lease on it, or acquire one (``RunBusy``).
+
+    The outermost holder releases it when its body ends, however it ends.
+    """
+    place = _place(store, run)
+    if place in _HELD:
+        yield _HELD[place]
+        return
+    with RunLease(store, run, **options) as lease:
+        _HELD[place] = lease
+        try:
+            yield lease
+        finally:
+            del _HELD[place]
+
+
+def check_run(store: Store, run: str) -> None:
+    """Before a commit: ``RunBusy`` if this process's lease on ``run`` was taken over.
+
+    Committing without holding the run is a bug of the caller, hence ``RuntimeError``.
+    """
+    lease = _HELD.get(_place(store, run))
+    if lease is None:
+        raise RuntimeError(f"this process does not hold run {run!r}: commit only inside hold_run()")
+    lease.check()
 
 
 def _utc(seconds: float) -> str:

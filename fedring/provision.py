@@ -6,6 +6,12 @@ operator can review the IAM and bucket policies before running it on real AWS
 own credentials; it is idempotent (existing buckets are kept, existing roles get their trust
 and role policies replaced by the planned ones).
 
+Organisations provision separately: ``plan(cfg, account=NAME)`` is one account's part, run
+with that account's own admin credentials (``fedring provision --account NAME``), and
+``exchange_document`` is what that organisation then sends the others out of band (its
+role ARN and external id, or the host's principal, and its identity pin). External ids that
+are still the template's placeholders (``change-me-...``) are refused.
+
 Per client account ``i`` with bucket ``B_i``:
 
 - role ``fedring-host-access`` whose trust policy names only the host principal (and, where
@@ -162,16 +168,22 @@ class Step:
         return head if self.document is None else f"{head}\n{json.dumps(self.document, indent=2)}"
 
 
-def plan(cfg: FederationConfig) -> list[Step]:
-    """Every step, in order, with the exact documents ``apply`` sends."""
+def plan(cfg: FederationConfig, account: str | None = None) -> list[Step]:
+    """Every step, in order, with the exact documents ``apply`` sends; only ``account``'s if named."""
+    if account is not None:
+        cfg.account(account)  # ConfigError naming the accounts when unknown
     role_name = cfg.storage.host_role_name
     host_principal = cfg.host.principal
     assert host_principal is not None  # FederationConfig._check_s3 guarantees it
-    steps = [
-        Step(cfg.host.name, "create-bucket", cfg.host.bucket_name),
-        Step(cfg.host.name, "bucket-lifecycle", cfg.host.bucket_name, ABORT_INCOMPLETE_UPLOADS),
-    ]
+    steps = []
+    if account in (None, cfg.host.name):
+        steps += [
+            Step(cfg.host.name, "create-bucket", cfg.host.bucket_name),
+            Step(cfg.host.name, "bucket-lifecycle", cfg.host.bucket_name, ABORT_INCOMPLETE_UPLOADS),
+        ]
     for acct in cfg.accounts:
+        if account not in (None, acct.name):
+            continue
         bucket, role_arn = acct.bucket_name, acct.host_role_arn(role_name)
         assert role_arn is not None
         external_id = acct.external_id if cfg.storage.trust_external_id else None
@@ -185,18 +197,37 @@ def plan(cfg: FederationConfig) -> list[Step]:
     return steps
 
 
+def exchange_document(cfg: FederationConfig, account: str, pin: str | None) -> dict[str, Any]:
+    """What ``account``'s organisation sends the others after provisioning (nothing secret).
+
+    A client: its bucket, the role the host assumes there and the external id that role
+    expects; the host: the principal the client roles trust. Both: the identity pin every
+    organisation puts in its federation file (``accounts[*].identity`` / ``host.identity``).
+    """
+    acct = cfg.account(account)
+    doc: dict[str, Any] = {"account": acct.name, "account_id": acct.account_id, "bucket": acct.bucket_name,
+                           "region": acct.region}
+    if acct is cfg.host:
+        doc |= {"role": "host", "principal_arn": acct.principal}
+    else:
+        doc |= {"role": "client", "role_arn": acct.host_role_arn(cfg.storage.host_role_name),
+                "external_id": acct.external_id}
+    return doc | {"identity": pin}
+
+
 def apply(
     cfg: FederationConfig,
     *,
     sessions: dict[str, boto3.Session] | None = None,
     echo: Callable[[str], None] = lambda _: None,
+    account: str | None = None,
 ) -> list[Step]:
-    """Run ``plan(cfg)`` against the accounts' endpoints; ``sessions`` maps account names to
+    """Run ``plan(cfg, account)`` against the accounts' endpoints; ``sessions`` maps account names to
     their own boto3 sessions (default: ``FEDRING_<ACCOUNT>_*`` variables or profiles)."""
     from fedring.storage import account_session
 
     sessions = dict(sessions or {})
-    steps = plan(cfg)
+    steps = plan(cfg, account)
     for step in steps:
         acct = cfg.account(step.account)
         session = sessions.get(acct.name) or sessions.setdefault(acct.name, account_session(cfg, acct.name))

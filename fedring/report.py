@@ -1,17 +1,30 @@
-"""Round metrics as a table, a CSV and an accuracy plot (no Prefect; used by CLI and flows)."""
+"""Round metrics as a table, a CSV, a summary document and a plot (no Prefect; used by CLI and flows).
+
+``summary.json`` in a run directory records the final metrics and the settings that
+shape them (seed, accounts, partition, training). A run of the same settings in the
+other mode (secure vs ``--plaintext``) in a directory beside it is its *counterpart*:
+the plot draws both, so the cost of secure aggregation in accuracy is visible.
+"""
 
 from __future__ import annotations
 
 import base64
 import csv
 import io
+import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fedring.config import FederationConfig
 
 COLUMNS = (
     "round", "accuracy", "loss", "fed_accuracy", "fed_loss", "train_loss", "participants", "dropped", "clipped",
     "seconds", "bytes_sent",
 )
+SUMMARY = "summary.json"
 
 
 def _rounded(value: float | None) -> float | None:
@@ -53,25 +66,91 @@ def write_csv(committed: Sequence[dict], path: Path) -> Path:
     return path
 
 
-def accuracy_png(committed: Sequence[dict], title: str) -> bytes:
-    """Accuracy per round as a PNG (Agg backend: no display needed): host test set and federated."""
+def _settings(cfg: FederationConfig) -> dict:
+    """What decides a run's numbers apart from secure aggregation (two runs alike here compare)."""
+    dumped = cfg.model_dump(mode="json")
+    return {"seed": cfg.seed, "accounts": [a.name for a in cfg.accounts], "workload": dumped["workload"],
+            "partition": dumped["partition"], "training": dumped["training"]}
+
+
+def summary(cfg: FederationConfig, committed: Sequence[dict], *, metrics_csv: Path, plot: Path) -> dict:
+    """The final metrics as one JSON-ready document (``--json`` prints it; ``summary.json`` keeps it)."""
+    table = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rows(committed)]
+    last = table[-1] if table else {}
+    return {
+        "run": cfg.run,
+        "secure": cfg.secagg.secure,
+        "rounds_committed": len(table),
+        "accuracy": last.get("accuracy"),
+        "loss": last.get("loss"),
+        "fed_accuracy": last.get("fed_accuracy"),
+        "fed_loss": last.get("fed_loss"),
+        "rounds": table,
+        "settings": _settings(cfg),
+        "metrics_csv": str(metrics_csv),
+        "plot": str(plot),
+    }
+
+
+def find_counterpart(doc: dict, run_dir: Path) -> dict | None:
+    """The latest summary beside ``run_dir`` with the same settings in the other mode, if any."""
+    found = []
+    for path in run_dir.parent.glob(f"*/{SUMMARY}"):
+        if path.parent.resolve() == run_dir.resolve():
+            continue
+        try:
+            other = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(other, dict) and other.get("secure") != doc["secure"] and other.get("settings") == doc["settings"]:
+            found.append((path.stat().st_mtime, other))
+    return max(found, key=lambda item: item[0])[1] if found else None
+
+
+def _nan(value: float | None, scale: float = 1.0) -> float:
+    return float("nan") if value is None else scale * value
+
+
+def _mode(secure: bool) -> str:
+    return "secure aggregation" if secure else "plaintext FedAvg"
+
+
+def accuracy_png(committed: Sequence[dict], title: str, baseline: dict | None = None) -> bytes:
+    """Accuracy and loss per round as a PNG (Agg backend: no display needed): on the host's test set
+    (if it has one) and federated (over the accounts' eval splits, if evaluated).
+
+    ``baseline``: a counterpart's summary (see ``find_counterpart``), drawn dashed.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    rounds = [m["round"] for m in committed]
-    for label, values in (("host test set", [r["accuracy"] for r in rows(committed)]),
-                          ("federated (accounts' eval splits)", [r["fed_accuracy"] for r in rows(committed)])):
-        if any(v is not None for v in values):
-            ax.plot(rounds, [100 * v if v is not None else float("nan") for v in values], marker="o", label=label)
-    ax.legend(loc="lower right")
-    ax.set_xlabel("round")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
-    ax.set_xticks(rounds)
-    ax.grid(alpha=0.3)
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
+    series = [(rows(committed), bool(committed and committed[0].get("secure", True)), "-", "o")]
+    if baseline is not None:
+        series.append((baseline["rounds"], bool(baseline["secure"]), "--", "s"))
+    for table, secure, style, marker in series:
+        rounds = [r["round"] for r in table]
+        label = _mode(secure)
+        for key, where, alpha in (("", "host test set", 1.0), ("fed_", "federated", 0.7)):
+            accuracy = [r.get(f"{key}accuracy") for r in table]
+            if all(v is None for v in accuracy):
+                continue  # no host test set, or no federated evaluation
+            acc_ax.plot(rounds, [_nan(v, 100) for v in accuracy], style, marker=marker, alpha=alpha, label=f"{where}, {label}")
+            loss_ax.plot(rounds, [_nan(r.get(f"{key}loss")) for r in table], style, marker=marker, alpha=alpha,
+                         label=f"{where}, {label}")
+        train = [(r["round"], r["train_loss"]) for r in table if r.get("train_loss") is not None]
+        if train and not any(math.isnan(v) for _, v in train):
+            loss_ax.plot(*zip(*train, strict=True), style, alpha=0.4, label=f"training, {label}")
+    acc_ax.set_ylabel("accuracy (%)")
+    loss_ax.set_ylabel("loss")
+    for ax in (acc_ax, loss_ax):
+        ax.set_xlabel("round")
+        ax.set_xticks([r["round"] for r in rows(committed)])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

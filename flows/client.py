@@ -4,12 +4,12 @@
 ``"stats"`` federated statistics (see ``fedring.round.plan.RoundPlan``).
 
 In the embedded default their bodies run inside the host's round flow (each stage a
-task run, see flows/dispatch.py); in a deployment, each account's worker runs them on
-the account's own work pool (``prefect.yaml``). Either way a client stage sees only
-its own account's store and keys, and computes the round's plan itself. The
+task run, see flows/dispatch.py); in agent mode, each organisation's agent runs them as
+flow runs on its own Prefect (``flows/agent_service.py``). Either way a client stage sees
+only its own account's store and keys, and computes the round's plan itself. The
 configuration is passed ``quote``d: Prefect then skips walking it for upstream
 dependencies (2.5 ms of every task run here). Parameters are plain JSON values
-(signatures travel base64-encoded), so the same flows run as deployments.
+(signatures travel base64-encoded), as the agents receive them in stage requests.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run a client stage for one account: as tasks in the host's flow, as a subflow, or on its pool.
+"""Run a client stage for one account: as tasks in the host's flow, as a subflow, or by its agent.
 
 ``embedded`` (the default): the client flow's body runs inside the host's round flow,
 so its stage shows up there as a task named after the stage and the account. A task
@@ -6,18 +6,19 @@ run costs about 3 ms; a subflow costs about 0.16 s of API round trips, and with 
 per account and stage that was a tenth of a 10-account round
 (``benchmarks/bench_round.py``). ``subflows``: each client stage is a flow run of its
 own in the same process (flow heartbeats off: a sync subflow otherwise waits about
-1 s for its heartbeat thread), which shows client flow runs in the UI as deployments
-would. ``deployments``: the host asks Prefect to run the account's deployment on that
-account's work pool and waits for it.
+1 s for its heartbeat thread). ``agents``: the host writes a signed stage request into
+the account's inbox and waits, until a deadline, for its agent's answer
+(``flows/agents.py``); the agent runs the stage on its organisation's own Prefect.
 
 Dropouts are declared, not inferred. A stage ends as an Outcome with ``ok=False`` only
 when the failure means "this account is unavailable": storage unreachable, denied or
-without valid credentials after the retries, or the account's own refusal
-(``StageRefused``). Anything else stops the round: an ``IntegrityError`` (tampering,
-replay, a host misbehaving) names the account and the stage; bad input (a ``ConfigError``:
-data, workload or model that does not fit) passes as it is, naming the account and the
-file; any other exception (a bug, ``ObjectExists``, a missing object) becomes
-``StageFailed`` naming both.
+without valid credentials after the retries, the account's own refusal
+(``StageRefused``), or no answer from its agent by the deadline (``DeadlineMissed``).
+Anything else stops the round: an ``IntegrityError`` (tampering, replay, a host
+misbehaving) names the account and the stage; bad input (a ``ConfigError``: data,
+workload or model that does not fit) passes as it is, naming the account and the file;
+any other exception (a bug, ``ObjectExists``, a missing object) becomes ``StageFailed``
+naming both.
 
 Decisions are recorded before the round acts on them (``RecordBook``): a rerun replays
 a recorded decision and never dispatches that stage again; a stage whose decision was
@@ -27,26 +28,41 @@ for every account, and each account adopts what it already wrote.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import importlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from prefect import Flow
+from prefect import Flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.futures import wait
+from prefect_dask import DaskTaskRunner
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
+from prefect.utilities.annotations import quote
 
-from fedring.errors import ConfigError, IntegrityError, ObjectExists, ObjectNotFound, StageFailed, StageRefused, StorageError, TooFewSurvivors
-from fedring.layout import stage_record
+from fedring.errors import (
+    ConfigError,
+    DeadlineMissed,
+    IntegrityError,
+    ObjectExists,
+    ObjectNotFound,
+    StageFailed,
+    StageRefused,
+    StorageError,
+    TooFewSurvivors,
+)
 from fedring.storage import Store
+from flows.progress import report
+from tasks.records import read_record, write_record
 
-Mode = Literal["embedded", "subflows", "deployments"]
+Mode = Literal["embedded", "subflows", "agents"]
 
 
 def is_dropout(exc: BaseException) -> bool:
     """Whether a failed stage means "this account is unavailable" (a declared dropout)."""
-    if isinstance(exc, StageRefused):
+    if isinstance(exc, (StageRefused, DeadlineMissed)):
         return True
     return isinstance(exc, StorageError) and not isinstance(exc, (ObjectExists, ObjectNotFound))
 
@@ -69,18 +85,11 @@ class RecordBook:
     rnd: int
 
     def read(self, stage: str, name: str) -> dict | None:
-        key = stage_record(self.run, self.rnd, stage, name)
-        return json.loads(self.store.get(key)) if self.store.exists(key) else None
+        return read_record(quote(self.store), self.run, self.rnd, stage, name)
 
     def write(self, stage: str, name: str, record: dict) -> dict:
         """Record ``record`` unless a record is there already; returns the one that stands."""
-        data = json.dumps(record, sort_keys=True).encode()
-        return json.loads(self.store.put_once(stage_record(self.run, self.rnd, stage, name), data))
-
-
-def deployment_name(flow: Flow, account: str) -> str:
-    """Client deployments are named ``<flow name>/<account>`` (see prefect.yaml)."""
-    return f"{flow.name}/{account}"
+        return write_record(quote(self.store), self.run, self.rnd, stage, name, record)
 
 
 def _failed(exc: BaseException) -> Outcome:
@@ -113,6 +122,10 @@ def _from_state(state: State) -> Outcome:
 
 
 def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
+    if mode == "agents":
+        from flows.agents import run_remote
+
+        return run_remote(flow, [account], **params)[account]
     try:
         return _dispatch(flow, account, mode, **params)
     except IntegrityError as exc:
@@ -126,29 +139,84 @@ def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
 def _dispatch(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
     if mode == "embedded":
         return _in_host_flow(flow, account, **params)
-    if mode == "subflows":
-        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            return _from_state(flow(account=account, return_state=True, **params))
-    from prefect.deployments import run_deployment
-
-    params = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in params.items()}
-    flow_run = run_deployment(
-        deployment_name(flow, account), parameters={"account": account, **params}, timeout=None, poll_interval=1
-    )
-    return _from_state(flow_run.state)
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        return _from_state(flow(account=account, return_state=True, **params))
 
 
 def run_clients(flow: Flow, accounts: Sequence[str], mode: Mode, **params: Any) -> dict[str, Outcome]:
-    """One client stage per account; in parallel on deployments, in sequence in process.
+    """One client stage per account: by their agents all at once, in worker processes, or in sequence.
 
-    In process the accounts share two cores and torch already uses both, so running
-    them one after another is as fast and keeps memory flat.
+    Embedded, when the round flow's task runner is a Dask one (``flows/execution.py``),
+    the accounts are split into one batch per worker slot, each batch a task of the
+    round that runs its accounts' stages one after another in a worker process
+    (``_in_workers``); otherwise the stages run in the host's process one after another.
     """
-    if mode != "deployments":
-        return {a: run_client(flow, a, mode, **params) for a in accounts}
-    with ThreadPoolExecutor(max_workers=max(1, len(accounts))) as pool:
-        futures = {a: pool.submit(run_client, flow, a, mode, **params) for a in accounts}
-        return {a: f.result() for a, f in futures.items()}
+    if mode == "agents":
+        from flows.agents import run_remote
+
+        return run_remote(flow, accounts, **params)
+    if mode == "embedded" and _parallel():
+        return _in_workers(flow, accounts, **params)
+    return {a: run_client(flow, a, mode, **params) for a in accounts}
+
+
+def _parallel() -> bool:
+    ctx = FlowRunContext.get()
+    return ctx is not None and isinstance(ctx.task_runner, DaskTaskRunner)
+
+
+@task(name="client-stages", cache_policy=NO_CACHE, persist_result=False)
+def client_stages(flow_ref: str, accounts: list[str], params: dict[str, Any]) -> dict[str, Outcome]:
+    """One client stage for a batch of accounts, one after another, in this worker process.
+
+    Each account's stage is the same task run it is in the host (``contribute-beta-round-2``),
+    nested under this one; the first failure that is not a dropout stops the batch.
+    """
+    module, name = flow_ref.split(":")
+    flow = getattr(importlib.import_module(module), name)
+    return {a: run_client(flow, a, "embedded", **params) for a in accounts}
+
+
+def _in_workers(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, Outcome]:
+    """Batches of accounts as tasks on the round's Dask task runner; waits for all before raising.
+
+    One task per worker slot rather than one per account: a Prefect task sent to a Dask
+    worker cost 0.1-0.3 s of CPU there (measured at load average 15-20; Prefect rebuilds
+    its settings and API client for each), against 2-3 ms for a task run in the host,
+    which would eat the gain of the light stages. Batches are balanced by the accounts' sample counts when the stage knows
+    them (largest first, to the lightest batch). No stage is still running when a
+    failure is raised, so nothing writes after the round stops.
+    """
+    runner = FlowRunContext.get().task_runner
+    slots = max(1, sum(runner.client.nthreads().values()))
+    samples = params.get("roster") or {}
+    batches = _balanced(list(accounts), slots, lambda a: samples.get(a, 1))
+    stage, rnd = flow.name.removeprefix("client-"), params.get("rnd")
+    if rnd is not None:
+        report(rnd, stage, f"{len(accounts)} accounts in {len(batches)} worker processes")
+    name = f"{flow.name}" + (f"-round-{rnd}" if rnd is not None else "")
+    ref = f"{flow.fn.__module__}:{flow.fn.__name__}"
+    futures = [
+        client_stages.with_options(task_run_name=f"{name}-part-{i + 1}-of-{len(batches)}").submit(ref, batch, params)
+        for i, batch in enumerate(batches)
+    ]
+    wait(futures)
+    outcomes: dict[str, Outcome] = {}
+    for future in futures:
+        outcomes.update(future.result())
+    return {a: outcomes[a] for a in accounts}
+
+
+def _balanced(accounts: list[str], parts: int, weight: Callable[[str], float]) -> list[list[str]]:
+    """At most ``parts`` non-empty batches of about equal total weight, each in the accounts' order."""
+    batches: list[list[str]] = [[] for _ in range(min(parts, len(accounts)))]
+    load = [0.0] * len(batches)
+    for a in sorted(accounts, key=weight, reverse=True):
+        lightest = load.index(min(load))
+        batches[lightest].append(a)
+        load[lightest] += weight(a)
+    order = {a: i for i, a in enumerate(accounts)}
+    return [sorted(b, key=order.__getitem__) for b in batches]
 
 
 def run_stage(
@@ -174,10 +242,22 @@ def run_stage(
     return records.write(stage, "decision", decision)
 
 
-def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str, **params: Any) -> dict:
-    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded."""
+def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage: str, name: str,
+             indispensable: str = "", **params: Any) -> dict:
+    """One step of a sequence (a ring hop) for one account: replayed if recorded, else run and recorded.
+
+    ``indispensable`` says why the round cannot go on without this step (empty: it can).
+    Such a step's failure is not recorded, since every resume would replay it and the round
+    could never finish: the round stops with TooFewSurvivors, and a resume runs the step again.
+    """
     found = records.read(stage, name)
     if found is not None:
         return found
     o = run_client(flow, account, mode, **params)
+    if not o.ok and indispensable:
+        raise TooFewSurvivors(
+            f"round {records.rnd} {stage}: {account} failed ({o.error}); {indispensable}. Nothing was committed "
+            f"and the failure was not recorded: resume the run once {account} is reachable again, and the round "
+            f"goes on from this step."
+        )
     return records.write(stage, name, {"ok": o.ok, "result": o.result, "error": o.error})

@@ -56,7 +56,7 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
     clock.lap("aggregate")
     federated = None
     if cfg.workload.federated_evaluation:
-        broadcast(cfg, rnd, accounts, "eval")
+        broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}")(cfg, rnd, accounts, "eval")
         evaluated, missing = plain_sum(cfg, rnd, "eval", accounts, dispatch)
         federated = evaluation_plain(cfg, rnd, evaluated, missing)
         clock.lap("eval")

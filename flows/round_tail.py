@@ -14,8 +14,10 @@ from prefect.artifacts import create_table_artifact
 
 from fedring.config import FederationConfig
 from fedring.errors import TooFewSurvivors
+from fedring.lease import check_run
 from fedring.report import rows
 from fedring.round.party import Host
+from fedring.storage import host_store
 from flows.progress import report
 from tasks.model import evaluate
 from tasks.run import commit
@@ -86,6 +88,7 @@ def finish_round(
         "secure": host is not None,
     }
     metrics["seconds"] = sum(clock.seconds.values())
+    check_run(host_store(cfg), cfg.run)  # RunBusy if another process took the run over: commit nothing
     manifest = commit(cfg, rnd, model_key, metrics, host)
     report(rnd, "commit", done=True, accuracy=evaluation.get("accuracy"),
            federated_accuracy=(federated or {}).get("accuracy"))

@@ -84,20 +84,24 @@ def secure_sum(cfg: FederationConfig, plan: RoundPlan, roster: dict[str, int], h
     advertised = _ok(advertised_out)
     seeded = relay_advertisements(quote(host), plan, advertised)
     clock.lap(prefix + Stage.ADVERTISE)
+    # From here on a recorded decision must leave enough survivors to sign the survivor set,
+    # or every resume would replay it into a sum that can never finish.
+    need = seeded.signatures_needed
 
-    shared_out = run_stage(client_share_keys, advertised, stage=Stage.SHARES, **stage, **common)
+    shared_out = run_stage(client_share_keys, advertised, stage=Stage.SHARES, **{**stage, "need": need}, **common)
     shared = _ok(shared_out)
     relay_shares(quote(host), quote(seeded), shared)
     clock.lap(prefix + Stage.SHARES)
 
-    contributed_out = run_stage(client_contribute, shared, stage=Stage.CONTRIBUTE, **stage, **common)
+    contributed_out = run_stage(client_contribute, shared, stage=Stage.CONTRIBUTE, **{**stage, "need": need}, **common)
     contributors = _ok(contributed_out)
     clock.lap(prefix + Stage.CONTRIBUTE)
 
-    survivors, last_hops = [], []
+    survivors, last_hops, lost = [], [], 0
     for hops in seeded.ring_plan.rings:
         live = [h for h in hops if h in contributors]
-        alive, last = _run_ring(host, seeded, live, dispatch, book, common)
+        alive, last = _run_ring(host, seeded, live, dispatch, book, common, left=len(contributors) - lost, need=need)
+        lost += len(live) - len(alive)
         survivors += alive
         last_hops += [last] if last else []
     survivors.sort()
@@ -120,8 +124,15 @@ def secure_sum(cfg: FederationConfig, plan: RoundPlan, roster: dict[str, int], h
     return Summed(seeded, advertised, survivors, dropped, last_hops, _ok(revealed_out), outcomes)
 
 
-def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book: RecordBook, common: dict) -> tuple[list[str], str | None]:
-    """Run one ring's steps as they come, bypassing hops that fail; returns (survivors, last hop)."""
+def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book: RecordBook, common: dict, *,
+              left: int, need: int) -> tuple[list[str], str | None]:
+    """Run one ring's steps as they come, bypassing hops that fail; returns (survivors, last hop).
+
+    ``left`` accounts of the sum can still survive (contributors not lost in earlier
+    rings); a hop is bypassed only while at least ``need`` would remain. A hop that fails
+    when the sum needs it, or an account that cannot re-seal the sum it already added to,
+    stops the sum without recording the failure, so that a resume runs that step again.
+    """
     failed: set[str] = set()
     done = 0
     while done < len(steps := ring_route(live, host=host.name, failed=failed)):
@@ -130,8 +141,14 @@ def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book
         if isinstance(step, Relay):
             relay_partial(quote(host), quote(plan), step.sender, step.recipient)
             continue
+        if isinstance(step, Hop):
+            remain = left - len(failed) - 1
+            indispensable = "" if remain >= need else f"without it {remain} account(s) would be left, {need} needed"
+        else:
+            indispensable = f"the ring cannot bypass it: its partial sum already holds its update and must go to {step.to}"
         outcome = run_step(client_ring_hop, step.account, dispatch, records=book, stage=Stage.RING_HOP,
-                           name=hop_record_name(step.account, step.to), to=step.to, came_from=step.came_from, **common)
+                           name=hop_record_name(step.account, step.to), indispensable=indispensable,
+                           to=step.to, came_from=step.came_from, **common)
         if isinstance(step, Hop) and not outcome["ok"]:
             get_run_logger().warning("round %s ring-hop: %s failed (%s); bypassing it", plan.label, step.account, outcome["error"])
             failed.add(step.account)
@@ -144,7 +161,7 @@ def federated_evaluation(cfg: FederationConfig, rnd: int, roster: dict[str, int]
                          clock: StageClock) -> dict:
     """Every account evaluates round ``rnd``'s new model on its eval split; the host learns the totals only."""
     plan = RoundPlan.create(cfg, roster, rnd, "eval")
-    broadcast(cfg, rnd, list(plan.roster), "eval", quote(host))
+    broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}")(cfg, rnd, list(plan.roster), "eval", quote(host))
     clock.lap("eval broadcast")
     summed = secure_sum(cfg, plan, roster, host, dispatch, clock, prefix="eval ")
     metrics = unmask_evaluation(quote(host), plan, **summed.who)

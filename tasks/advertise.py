@@ -13,13 +13,13 @@ from tasks._log import log_stage
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="load-host", persist_result=False, **RETRY_OPTIONS)
+@task(name="load-host", task_run_name="load-host", persist_result=False, **RETRY_OPTIONS)
 def load_host(cfg: FederationConfig) -> Host:
     """Host: its keys (created on first use) and every account's signed public keys."""
     return host_party(cfg)
 
 
-@task(name="publish-directory", persist_result=False, **RETRY_OPTIONS)
+@task(name="publish-directory", task_run_name="publish-directory", persist_result=False, **RETRY_OPTIONS)
 def publish_directory(host: Host) -> None:
     """Host: deliver every account's signed public keys to every client's inbox."""
     core.publish_directory(host)
@@ -33,7 +33,7 @@ def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: 
     return result
 
 
-@task(name="relay-advertisements", persist_result=False, **RETRY_OPTIONS)
+@task(name="relay-advertisements", task_run_name="relay-advertisements-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
 def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> RoundPlan:
     """Host: give advertisers every advertisement; returns the plan seeded by the advertised keys."""
     seeded, _ = core.relay_advertisements(host, plan, advertised)

@@ -22,7 +22,7 @@ def enrol(cfg: FederationConfig, account: str) -> dict:
     return {"samples": description["samples"]}
 
 
-@task(name="roster", persist_result=False, **RETRY_OPTIONS)
+@task(name="roster", task_run_name="roster", persist_result=False, **RETRY_OPTIONS)
 def roster(cfg: FederationConfig) -> dict[str, int]:
     """Host: every account's sample count, once its model is checked against the host's."""
     return read_roster(cfg)

@@ -12,13 +12,13 @@ from fedring.storage import host_store
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="broadcast", persist_result=False, **RETRY_OPTIONS)
+@task(name="broadcast", task_run_name="broadcast-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def broadcast(cfg: FederationConfig, rnd: int, accounts: list[str], purpose: str = "", host: Host | None = None) -> int:
     """Copy the model a sum starts from (round ``rnd - 1``'s, or round ``rnd``'s to evaluate) into each inbox."""
     return core.broadcast(cfg, rnd, accounts, purpose=purpose, host=host)
 
 
-@task(name="evaluate", persist_result=False, **RETRY_OPTIONS)
+@task(name="evaluate", task_run_name="evaluate-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def evaluate(cfg: FederationConfig, model_key: str, rnd: int, host: Host | None = None) -> dict:
     """Accuracy and loss of round ``rnd``'s global model on the host's own test set ({} without one).
 

@@ -19,7 +19,7 @@ def train_plain(cfg: FederationConfig, account: str, rnd: int) -> dict:
     return meta
 
 
-@task(name="aggregate", persist_result=False, **RETRY_OPTIONS)
+@task(name="aggregate", task_run_name="aggregate-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def aggregate_plain(cfg: FederationConfig, rnd: int, participants: list[str]) -> tuple[str, dict[str, dict]]:
     """FedAvg of the participants' published models: the host key of the result, and their metadata."""
     return plain_aggregate(cfg, rnd, participants)
@@ -31,13 +31,13 @@ def publish_sums_plain(cfg: FederationConfig, account: str, rnd: int, purpose: s
     return publish_sums(owner_store(cfg, account), cfg, rnd, purpose)
 
 
-@task(name="add-sums", persist_result=False, **RETRY_OPTIONS)
+@task(name="add-sums", task_run_name="add-sums-round-{rnd}-{purpose}", persist_result=False, **RETRY_OPTIONS)
 def add_sums_plain(cfg: FederationConfig, rnd: int, purpose: str, participants: list[str]) -> list[int]:
     """The total of the participants' published sums."""
     return add_sums(cfg, rnd, purpose, participants).tolist()
 
 
-@task(name="evaluation", persist_result=False, **RETRY_OPTIONS)
+@task(name="evaluation", task_run_name="evaluation-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def evaluation_plain(cfg: FederationConfig, rnd: int, participants: list[str], dropped: list[str]) -> dict:
     """The federated evaluation of round ``rnd``'s model: accuracy, loss and counts over the participants."""
     return plain_evaluation(cfg, rnd, participants, dropped)

@@ -32,27 +32,27 @@ def _initial(cfg: FederationConfig, statistics: list[int] | None) -> tuple[bytes
     return fw.layout.encode(fw.initial_state(stats)), record
 
 
-@task(name="needs-statistics", persist_result=False, **RETRY_OPTIONS)
+@task(name="needs-statistics", task_run_name="needs-statistics", persist_result=False, **RETRY_OPTIONS)
 def needs_statistics(cfg: FederationConfig) -> bool:
     """Whether the run starts with a statistics sum: its workload declares statistics and the run is new."""
     return federation_workload(cfg).workload.stats_spec is not None and latest_manifest(host_store(cfg), cfg.run) is None
 
 
-@task(name="statistics-report", persist_result=False, **RETRY_OPTIONS)
+@task(name="statistics-report", task_run_name="statistics-report", persist_result=False, **RETRY_OPTIONS)
 def statistics_report(cfg: FederationConfig, totals: list[int]) -> dict:
     """Finished statistics of the union of the accounts' data, from a statistics sum's totals."""
     fw = federation_workload(cfg)
     return as_json(finish(fw.statistics_spec(), np.array(totals, dtype=np.int64)), fw.workload.classes)
 
 
-@task(name="start-run", persist_result=False, **RETRY_OPTIONS)
+@task(name="start-run", task_run_name="start-run", persist_result=False, **RETRY_OPTIONS)
 def start(cfg: FederationConfig, roster: dict[str, int], statistics: list[int] | None = None) -> dict:
     """Create or resume the plaintext run; returns its latest manifest."""
     initial, record = _initial(cfg, statistics)
     return start_run(host_store(cfg), cfg, roster, initial, record=record)
 
 
-@task(name="start-run", persist_result=False, **RETRY_OPTIONS)
+@task(name="start-run", task_run_name="start-run", persist_result=False, **RETRY_OPTIONS)
 def start_secure(cfg: FederationConfig, roster: dict[str, int], host: Host, statistics: list[int] | None = None) -> dict:
     """Create or resume the secure run; the initial model is sealed to the participants and its digest signed."""
     check_plan(cfg)
@@ -61,7 +61,7 @@ def start_secure(cfg: FederationConfig, roster: dict[str, int], host: Host, stat
     return start_run(host.store, cfg, roster, sealed, sign=_signer(host), record=record)
 
 
-@task(name="commit", persist_result=False, **RETRY_OPTIONS)
+@task(name="commit", task_run_name="commit-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
 def commit(cfg: FederationConfig, rnd: int, model_key: str, metrics: dict, host: Host | None = None) -> dict:
     """Commit round ``rnd``: model (and its signed digest), metrics, then the manifest last."""
     store = host_store(cfg)

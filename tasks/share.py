@@ -14,19 +14,19 @@ from fedring.storage import host_store
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="load-federation", persist_result=False)
+@task(name="load-federation", task_run_name="load-federation", persist_result=False)
 def load_federation(config: str | None, storage_root: str | None, run: str | None, host: str) -> FederationConfig:
     """The federation from its file, or from the run's manifest under a local storage root."""
     return locate.federation(Path(config) if config else None, Path(storage_root) if storage_root else None, run, host)
 
 
-@task(name="read-public-documents", persist_result=False)
+@task(name="read-public-documents", task_run_name="read-public-documents", persist_result=False)
 def read_public_documents(paths: list[str]) -> list[dict]:
     """Extra authorities' public key documents (external authorities, fresh issues)."""
     return [json.loads(Path(p).read_text()) for p in paths]
 
 
-@task(name="publish-version", persist_result=False, **RETRY_OPTIONS)
+@task(name="publish-version", task_run_name="publish-{model}", persist_result=False, **RETRY_OPTIONS)
 def publish(cfg: FederationConfig, model: str, policy: str, rnd: int | None, documents: list[dict]) -> dict:
     """Open the committed model as host, seal it to the policy, sign and write a new version."""
     published = share(cfg, model=model, policy=policy, rnd=rnd, public_documents=documents)
@@ -34,7 +34,7 @@ def publish(cfg: FederationConfig, model: str, policy: str, rnd: int | None, doc
     return published.as_dict()
 
 
-@task(name="verify-version", persist_result=False, **RETRY_OPTIONS)
+@task(name="verify-version", task_run_name="verify-{model}-{version}", persist_result=False, **RETRY_OPTIONS)
 def verify_version(cfg: FederationConfig, model: str, version: int) -> dict:
     """Read the version back and check it as any consumer would, without keys."""
     report = verify.verify_all(host_store(cfg), model=model)

@@ -19,6 +19,10 @@ for var in SERVER_SETTINGS:
     os.environ.pop(var, None)
 apply_server_settings()
 os.environ.setdefault("FEDRING_CACHE", os.path.join(tempfile.gettempdir(), "fedring-test-cache"))
+# Client stages run in the test process unless a test says otherwise: many tests patch
+# fedring's functions, which worker processes would not see. tests/flows/test_parallel.py
+# runs them in worker processes.
+os.environ.setdefault("FEDRING_WORKERS", "0")
 
 import pytest  # noqa: E402
 

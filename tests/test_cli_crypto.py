@@ -33,9 +33,9 @@ def test_seal_open_round_trip(accounts: Path, capsys: pytest.CaptureFixture[str]
     t = accounts
     pub = ["-p", t / "acme" / "public.json", "-p", t / "beta" / "public.json"]
 
-    code = run("seal", "--policy", "acme:self or acme:eval", *pub, "-c", "run=r1", "-c", "round=2",
+    code = run("seal", "--policy", "acme:self or acme:eval", *pub, "--context", "run=r1", "--context", "round=2",
                t / "plain", t / "sealed")
-    opened_by_beta = run("open", "--keys", t / "beta" / "keys", "-c", "run=r1", "-c", "round=2",
+    opened_by_beta = run("open", "--keys", t / "beta" / "keys", "--context", "run=r1", "--context", "round=2",
                          t / "sealed", t / "out")
     capsys.readouterr()
     shown = run("header", t / "sealed")
@@ -50,18 +50,18 @@ def test_seal_open_round_trip(accounts: Path, capsys: pytest.CaptureFixture[str]
 def test_exit_codes(accounts: Path, capsys: pytest.CaptureFixture[str]) -> None:
     t = accounts
     pub = ["-p", t / "acme" / "public.json", "-p", t / "beta" / "public.json"]
-    run("seal", "--policy", "acme:self", *pub, "-c", "run=r1", t / "plain", t / "sealed")
+    run("seal", "--policy", "acme:self", *pub, "--context", "run=r1", t / "plain", t / "sealed")
     tampered = bytearray((t / "sealed").read_bytes())
     tampered[-1] ^= 1
     (t / "tampered").write_bytes(bytes(tampered))
 
-    policy = run("open", "-k", t / "beta" / "keys", "-c", "run=r1", t / "sealed", t / "o1")
-    integrity = run("open", "-k", t / "acme" / "keys", "-c", "run=r1", t / "tampered", t / "o2")
-    context = run("open", "-k", t / "acme" / "keys", "-c", "run=r2", t / "sealed", t / "o3")
+    policy = run("open", "-k", t / "beta" / "keys", "--context", "run=r1", t / "sealed", t / "o1")
+    integrity = run("open", "-k", t / "acme" / "keys", "--context", "run=r1", t / "tampered", t / "o2")
+    context = run("open", "-k", t / "acme" / "keys", "--context", "run=r2", t / "sealed", t / "o3")
     unknown = run("seal", "--policy", "gamma:self", *pub, t / "plain", t / "s2")
     syntax = run("seal", "--policy", "acme:self and", *pub, t / "plain", t / "s3")
     missing = run("open", "-k", t / "nowhere", t / "sealed", t / "o4")
-    bad_context = run("seal", "--policy", "acme:self", *pub, "-c", "run", t / "plain", t / "s4")
+    bad_context = run("seal", "--policy", "acme:self", *pub, "--context", "run", t / "plain", t / "s4")
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
 
     assert policy == EXIT_POLICY
@@ -95,3 +95,24 @@ def test_rotate_then_rewrap(accounts: Path) -> None:
 
 def test_create_twice_is_refused(accounts: Path) -> None:
     assert run("authority", "create", "acme", "--dir", accounts / "acme") == EXIT_BAD_INPUT
+
+
+def test_issue_json_names_the_key(accounts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = accounts
+    capsys.readouterr()
+
+    code = run("authority", "issue", "auditor", "-a", t / "acme", "--to", t / "beta" / "keys", "--json")
+    issued = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    assert issued == {"attribute": "acme:auditor", "epoch": 1, "key_id": issued["key_id"],
+                      "key_ring": str(t / "beta" / "keys")}
+    public = json.loads((t / "acme" / "public.json").read_text())
+    assert public["attributes"]["acme:auditor"]["key_id"] == issued["key_id"]
+
+
+def test_export_to_stdout_by_default(accounts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+
+    assert run("authority", "export", "-a", accounts / "acme") == 0
+    assert json.loads(capsys.readouterr().out) == json.loads((accounts / "acme" / "public.json").read_text())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -87,16 +88,73 @@ def test_load_config_names_the_file(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.yaml")
 
 
+def filled_in(template: str) -> str:
+    """The S3 template with its placeholder external ids replaced, as a user must."""
+    return template.replace("change-me-account-", "3f9c2a71e4b8d605-")
+
+
 @pytest.mark.parametrize("s3_flag", [False, True])
 def test_init_writes_a_valid_commented_file(tmp_path: Path, s3_flag: bool) -> None:
     out = tmp_path / "federation.yaml"
     assert cli("init", "-o", str(out), *(["--s3"] if s3_flag else [])) == 0
     text = out.read_text()
     assert text.startswith("# fedring federation file")
+    if s3_flag:
+        with pytest.raises(ConfigError, match="accounts.0.external_id: 'change-me-account-1' is the template's placeholder"):
+            load_config(out)
+        out.write_text(filled_in(text))
     cfg = load_config(out)
     assert cfg.storage.kind == ("s3" if s3_flag else "local")
     example = ROOT / "examples" / ("federation-s3.yaml" if s3_flag else "federation.yaml")
     assert example.read_text() == text  # the committed examples are what `fedring init` writes
+
+
+def test_init_to_stdout(capsys) -> None:
+    assert cli("init", "-o", "-") == 0
+    assert capsys.readouterr().out == (ROOT / "examples" / "federation.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty; `fedring init` writes"),
+        (b"# only a comment\n", "is empty"),
+        (b"\xff\xfe\x00r\x00u\x00n", "not UTF-8 text"),
+        (b"- run: demo\n", "expected a mapping of settings"),
+        (b"run: [unclosed\n", "not valid YAML"),
+        (b"partition: {limit: -5}\n", "partition.limit: Input should be greater than or equal to 1"),
+        (b"partition: {limit: 0}\n", "partition.limit"),
+        (b"partition: {classes_per_account: 0}\n", "partition.classes_per_account"),
+        (b"training: {eval_limit: 0}\n", "training.eval_limit"),
+        (b"training: {batch_size: 0}\n", "training.batch_size"),
+        (b"seed: -1\n", "seed: Input should be greater than or equal to 0"),
+        (b"secagg: {threshold: 0}\n", "secagg.threshold"),
+        (b"secagg: {degree: 0}\n", "secagg.degree"),
+        (b"run: ../x\n", "run id '../x' must be"),
+    ],
+)
+def test_bad_federation_files_are_refused_naming_the_problem(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_directory_is_not_a_federation_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_with_run_validates_the_run_id() -> None:
+    from fedring.config import with_run
+
+    assert with_run(build_config(), "other").run == "other"
+    with pytest.raises(ConfigError, match="run id 'a/../../x' must be"):
+        with_run(build_config(), "a/../../x")
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -105,13 +163,36 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert cli("init", "-o", str(out)) == 2 and out.read_text() == "mine"
 
 
-def test_provision_dry_run_prints_the_policies(tmp_path: Path, capsys) -> None:
-    assert cli("provision", "--config", str(ROOT / "examples" / "federation-s3.yaml"), "--dry-run") == 0
+@pytest.fixture
+def s3_file(tmp_path: Path) -> Path:
+    path = tmp_path / "federation-s3.yaml"
+    path.write_text(filled_in((ROOT / "examples" / "federation-s3.yaml").read_text()))
+    return path
+
+
+def test_provision_dry_run_prints_the_policies(s3_file: Path, capsys) -> None:
+    assert cli("provision", "--config", str(s3_file), "--dry-run") == 0
     out = capsys.readouterr().out
     assert "[account-1] create-role fedring-host-access" in out
-    assert '"sts:ExternalId": "change-me-account-1"' in out
+    assert '"sts:ExternalId": "3f9c2a71e4b8d605-1"' in out
     assert "arn:aws:s3:::fedring-account-1-222222222222/outbox/*" in out
     assert "dry run: nothing changed" in out
+
+
+def test_provision_dry_run_json_is_pure_json(s3_file: Path, capsys) -> None:
+    assert cli("provision", "--config", str(s3_file), "--dry-run", "--json") == 0
+    captured = capsys.readouterr()
+    steps = json.loads(captured.out)  # nothing but the JSON document on stdout
+    assert "dry run: nothing changed" in captured.err
+    assert steps[0] == {"account": "host", "action": "create-bucket", "target": "fedring-host-111111111111",
+                        "document": None}
+    role = next(s for s in steps if s["account"] == "account-1" and s["action"] == "create-role")
+    assert role["document"]["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": "3f9c2a71e4b8d605-1"}}
+
+
+def test_provision_refuses_the_template_placeholders(capsys) -> None:
+    assert cli("provision", "--config", str(ROOT / "examples" / "federation-s3.yaml"), "--dry-run") == 2
+    assert "template's placeholder" in capsys.readouterr().err
 
 
 def test_policies_grant_the_host_only_outbox_public_reads_and_inbox_writes() -> None:

@@ -192,13 +192,14 @@ def run(spec: dict, workdir: Path) -> dict:
     bytes_log = workdir / "bytes.jsonl"
     os.environ[PARTS_ENV] = str(parts_dir)
     os.environ[BYTES_ENV] = str(bytes_log)
-    os.environ[THREADS_ENV] = str(spec.get("torch_threads") or torch.get_num_threads())
+    cpus = os.cpu_count() or 1
+    at_once = max(1, int(spec.get("at_once") or 1))
+    os.environ[THREADS_ENV] = str(spec.get("torch_threads") or max(1, cpus // at_once))
     os.environ[TRAINING_ENV] = json.dumps({**cfg.training.model_dump(), "seed": cfg.seed})
     repo = str(Path(__file__).resolve().parents[2])
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)
 
     timeline: list[dict] = []
-    cpus = os.cpu_count() or 1
     app = server_app(
         n=n,
         rounds=rounds,
@@ -209,9 +210,10 @@ def run(spec: dict, workdir: Path) -> dict:
         timeline=timeline,
     )
     backend = {
-        # One client at a time using every core, as fedring's embedded host trains its
-        # accounts one after another with torch's default thread count.
-        "client_resources": {"num_cpus": cpus, "num_gpus": 0.0},
+        # ``at_once`` clients train at the same time, each on cores / at_once cores and as
+        # many torch threads: 1 is one client at a time on every core; cores is Flower's
+        # faster setting here, one client per core with one thread each.
+        "client_resources": {"num_cpus": max(1, cpus // at_once), "num_gpus": 0.0},
         "init_args": {"num_cpus": cpus, "include_dashboard": False, "log_to_driver": False},
     }
     t0 = time.perf_counter()
@@ -279,4 +281,8 @@ def fedring_config_kwargs(spec: dict, root: Path) -> dict:
         # Flower's strategy evaluates centrally only: so does fedring here (the host's test set)
         "workload": {"name": "mnist", "federated_evaluation": False},
         "storage": {"kind": "local", "root": str(root)},
+        # ``at_once`` worker processes, each training one account at a time on its share of the cores
+        "execution": {"workers": at_once, "threads": max(1, (os.cpu_count() or 1) // at_once)}
+        if (at_once := int(spec.get("at_once") or 0))
+        else {},
     }

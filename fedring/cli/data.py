@@ -119,7 +119,9 @@ def check(
 
 
 def register(app: typer.Typer) -> None:
+    from fedring.cli import PANEL_SETUP
+
     data_app = typer.Typer(help="An account's own data: put it in its bucket, check it.", no_args_is_help=True)
     data_app.command("put")(put)
     data_app.command("check")(check)
-    app.add_typer(data_app, name="data")
+    app.add_typer(data_app, name="data", rich_help_panel=PANEL_SETUP)

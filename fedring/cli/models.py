@@ -20,18 +20,20 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from fedring.cli import PANEL_SHARE
+from fedring.cli.params import JsonOpt, check_run_id
+from fedring.cli.params import OptionalConfigFile as ConfigOpt
 from fedring.errors import ConfigError, IntegrityError
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-models_app = typer.Typer(help="The model registry: list, show, verify, revoke.", no_args_is_help=True)
+models_app = typer.Typer(help="The model registry: list, show, verify, revoke.")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Federation file.")]  # noqa: UP007
-RootOpt = Annotated[Optional[Path], typer.Option("--storage-root", help="Local storage root (RUN_DIR/storage).")]  # noqa: UP007
+RootOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007
+    "--storage-root", metavar="DIR", help="Local storage root (RUN_DIR/storage).", exists=True, file_okay=False)]
 HostOpt = Annotated[str, typer.Option("--host", help="The host account's name (with --storage-root).")]
 RoleOpt = Annotated[Optional[str], typer.Option(  # noqa: UP007
     "--role-arn", help="With --config on S3: read the registry through this reader role (your own credentials).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 SignerOpt = Annotated[Optional[str], typer.Option("--signer", help="Pin the publisher's Ed25519 key (hex).")]  # noqa: UP007
 PublicOpt = Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
     "--public", "-p", help="Extra authority public key document (repeatable).")]
@@ -59,17 +61,27 @@ def _signer(text: str | None) -> bytes | None:
     return key
 
 
+def _where(config: Path | None, root: Path | None) -> None:
+    """One of --config and --storage-root must say where the registry is (a usage error otherwise)."""
+    if config is None and root is None:
+        raise typer.BadParameter("say where the registry is: a federation file, or the local storage root "
+                                 "(RUN_DIR/storage)", param_hint="--config / --storage-root")
+
+
 def _store(config: Path | None, root: Path | None, host: str, role_arn: str | None = None):
     from fedring.registry.locate import registry_store
 
+    _where(config, root)
     return registry_store(config, root, host, role_arn=role_arn)
 
 
 def share(
     model: Annotated[str, typer.Option("--model", "-m", help="Model name (lowercase, digits, dashes).")],
     policy: Annotated[str, typer.Option("--policy", help="Who may open it, e.g. 'account-1:researcher'.")],
-    run: Annotated[Optional[str], typer.Option(help="Run to share [the file's run].")] = None,  # noqa: UP007
-    rnd: Annotated[Optional[int], typer.Option("--round", help="Committed round [the last].")] = None,  # noqa: UP007
+    run: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=check_run_id, help="Run to share.", show_default="the federation file's run")] = None,
+    rnd: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        "--round", min=1, help="Committed round.", show_default="the last")] = None,
     public: PublicOpt = None,
     config: ConfigOpt = None,
     storage_root: RootOpt = None,
@@ -88,6 +100,7 @@ def share(
                             storage_root=str(storage_root) if storage_root else None, run=run, rnd=rnd,
                             public=[str(p) for p in public or []], host=host)
     else:
+        _where(config, storage_root)
         from fedring.registry.locate import federation
         from fedring.registry.publish import share as publish
 
@@ -163,10 +176,13 @@ def verify(
 def revoke(
     attribute: Annotated[str, typer.Argument(help="Attribute to rotate, e.g. account-1:researcher.")],
     authority: Annotated[Optional[Path], typer.Option(  # noqa: UP007
-        "--authority", "-a", help="Authority directory [the issuing account's key directory].")] = None,
+        "--authority", "-a", help="Authority directory.", exists=True, file_okay=False,
+        show_default="the issuing account's key directory")] = None,
     rotate: Annotated[bool, typer.Option(help="Rotate first (--no-rotate: only rewrap, to finish a revocation).")] = True,
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Only this model.")] = None,  # noqa: UP007
-    run: Annotated[Optional[str], typer.Option(help="A run of the federation (with --storage-root) [a shared one].")] = None,  # noqa: UP007
+    run: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        callback=check_run_id, help="A run of the federation (with --storage-root).",
+        show_default="the run of the latest shared version")] = None,
     public: PublicOpt = None,
     config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", as_json: JsonOpt = False,
 ) -> None:
@@ -174,6 +190,7 @@ def revoke(
     from fedring.registry.locate import federation
     from fedring.registry.revoke import revoke as run_revoke
 
+    _where(config, storage_root)
     if run is None and config is None and storage_root is not None:
         run = _shared_run(_store(None, storage_root, host))
     cfg = federation(config, storage_root, run, host)
@@ -203,7 +220,7 @@ def _shared_run(store) -> str:
 
 def predict(
     model: Annotated[str, typer.Option("--model", "-m", metavar="NAME[:VERSION]", help="Registry model.")],
-    keys: Annotated[Path, typer.Option("--keys", "-k", help="Your key ring directory.")],
+    keys: Annotated[Path, typer.Option("--keys", "-k", help="Your key ring directory.", exists=True, file_okay=False)],
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", help="PNG/JPEG images or .npy arrays.")],
     signer: SignerOpt = None,
     config: ConfigOpt = None, storage_root: RootOpt = None, host: HostOpt = "host", role_arn: RoleOpt = None,
@@ -219,9 +236,11 @@ def predict(
     good = [d for d in decoded if d.error is None]
     results: dict[str, list[dict]] = {d.source: [] for d in decoded}
     if good:
+        from fedring.cli.crypto import load_ring
         from fedring.registry.consume import DIGIT_WORKLOADS
 
-        shared = load_model(_store(config, storage_root, host, role_arn), model, keys, signing_key=_signer(signer))
+        shared = load_model(_store(config, storage_root, host, role_arn), model, load_ring(keys),
+                            signing_key=_signer(signer))
         if shared.card["workload"]["name"] not in DIGIT_WORKLOADS:
             raise ConfigError(f"model {model} is workload {shared.card['workload']['name']!r}: `fedring predict` reads "
                               f"digit images ({', '.join(DIGIT_WORKLOADS)}); load it with fedring.registry.load_model")
@@ -247,6 +266,6 @@ def predict(
 
 def register(app: typer.Typer) -> None:
     """Add the registry commands to the ``fedring`` app."""
-    app.command("share")(share)
-    app.command("predict")(predict)
-    app.add_typer(models_app, name="models")
+    app.command("share", rich_help_panel=PANEL_SHARE)(share)
+    app.command("predict", rich_help_panel=PANEL_SHARE)(predict)
+    app.add_typer(models_app, name="models", rich_help_panel=PANEL_SHARE)

@@ -1,42 +1,102 @@
 """``fedring demo`` and ``fedring run``: train a federation, show progress, write the report.
 
-Prefect is imported inside the commands, so other commands start fast.
+The configuration, every path and the data are checked (``fedring.split.preflight``)
+before Prefect is imported, so bad input fails in seconds and leaves nothing behind.
+With ``--json`` stdout carries only the final metrics as JSON (progress goes to stderr);
+the same document is kept as ``summary.json`` in the run directory, where the plot of
+a later run with the same settings finds it as its baseline (``fedring.report``).
+Ctrl-C and SIGTERM stop a run cleanly: the round in flight stops (its recorded decisions
+stay), the flow runs show Cancelled in Prefect, and the command exits with 130; running
+it again resumes.
 """
 
 from __future__ import annotations
 
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fedring.config import FederationConfig, build_config, load_config
-from fedring.report import accuracy_png, rows, write_csv
+from fedring.cli import PANEL_TRAIN
+from fedring.cli.params import ConfigFile, JsonOpt, check_folder, check_run_id
+from fedring.config import FederationConfig, TrainingConfig, build_config, load_config, with_run
+from fedring.errors import ConfigError
+from fedring.report import SUMMARY, accuracy_png, find_counterpart, rows, summary, write_csv
 
-console = Console()
+RUNS = Path("runs")
+_LR = TrainingConfig.model_fields["learning_rate"].default
+_DECAY = TrainingConfig.model_fields["lr_decay"].default
+
+RunDirOpt = Annotated[Optional[Path], typer.Option(  # noqa: UP007 - typer needs Optional
+    metavar="DIR", callback=check_folder, help="Where metrics.csv, accuracy.png and summary.json go.",
+    show_default="runs/RUN")]
 
 
-def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded", simulate: bool = False) -> dict:
-    """Run the host flow with progress bars, then print the table and write CSV + plot.
+def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "embedded", resume: bool = False,
+                     as_json: bool = False, simulate: bool = False) -> dict:
+    """Check everything, run the host flow with progress bars, then print the table and write CSV + plot.
 
-    ``simulate``: the demo's simulation step first, each account's part of MNIST into its bucket.
+    ``simulate`` (``fedring demo``): the demo's simulation step first, each account's part of
+    MNIST into its own bucket; ``fedring run`` trains on the data the accounts already hold.
+
+    The run's lease is taken before Prefect starts (a second process on the run is refused
+    at once, exit code 8), and the Prefect server this command starts dies with it
+    (``fedring.cli.prefect_env.prefect_server``); SIGTERM stops the run like Ctrl-C.
     """
+    from fedring.cli.prefect_env import prefect_server
+    from fedring.lease import hold_run
     from fedring.split import preflight, simulate_accounts
+    from fedring.storage import host_store
 
-    preflight(cfg, simulate=simulate)
+    preflight(cfg, resume=resume, simulate=simulate)
     if simulate:
         simulate_accounts(cfg)
-    from fedring.cli.prefect_env import apply_server_settings
+    console = Console(stderr=as_json)
+    with _terminate_as_interrupt(), hold_run(host_store(cfg), cfg.run), prefect_server() as address:
+        if address is not None:
+            console.print(f"Prefect server of this run: View at {address}", highlight=False)
+        try:
+            manifest = _train(cfg, dispatch, console)
+        finally:
+            _flush_run_logs()
+    committed = manifest["committed"]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = write_csv(committed, run_dir / "metrics.csv")
+    png_path = run_dir / "accuracy.png"
+    doc = summary(cfg, committed, metrics_csv=csv_path, plot=png_path)
+    counterpart = find_counterpart(doc, run_dir)
+    doc["compared_with"] = counterpart["run"] if counterpart else None
+    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}", baseline=counterpart))
+    (run_dir / SUMMARY).write_text(json.dumps(doc, indent=1) + "\n")
+    if as_json:
+        typer.echo(json.dumps(doc, indent=1))
+        return manifest
+    table = Table(title=f"run {cfg.run}")
+    columns = ("round", "accuracy", "loss", "fed_accuracy", "fed_loss", "participants", "dropped", "seconds")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for r in rows(committed):
+        table.add_row(*(_cell(c, r[c]) for c in columns))
+    console.print(table)
+    console.print(f"metrics: {csv_path}\nplot:    {png_path}", highlight=False)
+    if counterpart is not None:
+        console.print(f"         (with run {counterpart['run']} for comparison)", highlight=False)
+    return manifest
 
-    apply_server_settings()
+
+def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.host import federated_training
     from flows.progress import Event, listen
 
-    run_dir.mkdir(parents=True, exist_ok=True)
     n_rounds = cfg.training.rounds
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -56,22 +116,60 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
             else:
                 progress.update(stage_bar, description=f"round {event.round}: {event.stage} done")
 
+        since = datetime.now(timezone.utc)
         with listen(show):
-            manifest = federated_training(cfg, dispatch=dispatch)
+            try:
+                manifest = federated_training(cfg, dispatch=dispatch)
+            except BaseException as exc:
+                if _interrupted(exc):
+                    progress.stop()
+                    _cancelled(cfg.run, since, console)
+                raise
         progress.update(rounds_bar, completed=len(manifest["committed"]))
-    committed = manifest["committed"]
-    table = Table(title=f"run {cfg.run}")
-    columns = ("round", "accuracy", "loss", "fed_accuracy", "fed_loss", "participants", "dropped", "seconds")
-    for col in columns:
-        table.add_column(col, justify="right")
-    for r in rows(committed):
-        table.add_row(*(_cell(c, r[c]) for c in columns))
-    console.print(table)
-    csv_path = write_csv(committed, run_dir / "metrics.csv")
-    png_path = run_dir / "accuracy.png"
-    png_path.write_bytes(accuracy_png(committed, f"run {cfg.run}"))
-    console.print(f"metrics: {csv_path}\nplot:    {png_path}")
     return manifest
+
+
+def _flush_run_logs() -> None:
+    """Send the run logs Prefect still queues while its server runs (at exit they fail, loudly)."""
+    import logging
+
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.flush()
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does: the run stops, its lease and server end."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    from prefect.exceptions import TerminationSignal
+
+    return isinstance(exc, (KeyboardInterrupt, TerminationSignal))
+
+
+def _cancelled(run: str, since: datetime, console: Console) -> None:
+    """Mark the interrupted flow runs Cancelled in Prefect (its server still runs) and say how to resume."""
+    from flows.cancel import mark_cancelled
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not cut the bookkeeping short
+    try:
+        marked = mark_cancelled(run, since, "stopped by Ctrl-C or SIGTERM")
+    except Exception as exc:  # the Prefect API may be unreachable
+        console.print(f"could not mark the flow runs cancelled in Prefect: {type(exc).__name__}: {exc}", soft_wrap=True)
+        marked = 0
+    console.print(f"run {run} cancelled ({marked} flow runs marked Cancelled); nothing half-committed. "
+                  "Run the same command again to resume.", soft_wrap=True)
 
 
 def _accuracies(detail: dict) -> str:
@@ -91,34 +189,46 @@ def _cell(column: str, value: object) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(rich_help_panel=PANEL_TRAIN)
     def demo(
         accounts: Annotated[int, typer.Option(min=1, help="Client accounts.")] = 3,
-        rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 5,
-        partition: Annotated[str, typer.Option(help="iid, dirichlet or shards.")] = "iid",
+        rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 5,
+        partition: Annotated[Literal["iid", "dirichlet", "shards"], typer.Option(help="How the data is split.")] = "iid",
         alpha: Annotated[float, typer.Option(help="Dirichlet concentration (smaller: more skew).")] = 0.5,
-        classes_per_account: Annotated[int, typer.Option(help="Classes per account (shards).")] = 2,
-        epochs: Annotated[int, typer.Option(help="Local epochs per round.")] = 1,
-        lr_decay: Annotated[float, typer.Option(help="Round r trains with 0.001 * lr_decay^(r-1).")] = 1.0,
-        seed: Annotated[int, typer.Option(help="Seed for the split, the model and training.")] = 0,
-        run: Annotated[str, typer.Option(help="Run id; the same id resumes the run.")] = "demo",
-        run_dir: Annotated[Optional[Path], typer.Option(help="Where storage, plot and CSV go (default runs/RUN).")] = None,
-        data_dir: Annotated[Optional[Path], typer.Option(help="MNIST directory (else $FEDRING_DATA).")] = None,
-        limit: Annotated[Optional[int], typer.Option(help="Use only the first N training images.")] = None,
+        classes_per_account: Annotated[int, typer.Option(min=1, help="Classes per account (shards).")] = 2,
+        epochs: Annotated[int, typer.Option(min=1, help="Local epochs per round.")] = 1,
+        lr_decay: Annotated[float, typer.Option(
+            help=f"Round r trains with learning rate {_LR:g} * lr_decay^(r-1).")] = _DECAY,
+        seed: Annotated[int, typer.Option(min=0, help="Seed for the split, the model and training.")] = 0,
+        run: Annotated[Optional[str], typer.Option(  # noqa: UP007
+            callback=check_run_id, help="Run id; the same id resumes the run.",
+            show_default="demo, or demo-plaintext with --plaintext")] = None,
+        run_dir: RunDirOpt = None,
+        data_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+            metavar="DIR", help="MNIST directory.", show_default="$FEDRING_DATA, else a shared copy, else download")] = None,
+        limit: Annotated[Optional[int], typer.Option(  # noqa: UP007
+            min=1, help="Use only the first N training images.", show_default="all 60,000")] = None,
         plaintext: Annotated[bool, typer.Option(help="Plain federated averaging (no secure aggregation), for comparison.")] = False,
-        workload: Annotated[str, typer.Option(help="A workload that reads the MNIST split: mnist or resnet18-mnist.")] = "mnist",
-        config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Federation file; the options above are ignored.")] = None,
+        workload: Annotated[Literal["mnist", "resnet18-mnist"], typer.Option(
+            help="A workload that reads the MNIST split.")] = "mnist",
+        config: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+            "--config", "-c", metavar="FILE", exists=True, dir_okay=False, readable=True,
+            help="Federation file; the options above are then ignored.")] = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """Train a CNN on MNIST across local accounts with secure aggregation (no cloud needed).
 
         The demo's simulation step first gives each account a part of MNIST's training and
-        test sets, in its own bucket; then the run is what ``fedring run`` does.
+        test sets, in its own bucket; then the run is what ``fedring run`` does. Storage,
+        keys, metrics.csv and accuracy.png go to runs/RUN. The plot also shows a run beside
+        it with the same settings in the other mode (e.g. the --plaintext run).
         """
         if config is not None:
             cfg = load_config(config)
-            train_and_report(cfg, run_dir or Path("runs") / cfg.run, simulate=True)
+            train_and_report(cfg, run_dir or RUNS / cfg.run, as_json=as_json, simulate=True)
             return
-        run_dir = run_dir or Path("runs") / run
+        run = run or ("demo-plaintext" if plaintext else "demo")
+        run_dir = run_dir or RUNS / run
         cfg = build_config(
             run=run,
             seed=seed,
@@ -130,17 +240,28 @@ def register(app: typer.Typer) -> None:
             workload={"name": workload},
             storage={"kind": "local", "root": str(run_dir / "storage")},
         )
-        train_and_report(cfg, run_dir, simulate=True)
+        train_and_report(cfg, run_dir, as_json=as_json, simulate=True)
 
-    @app.command("run")
+    @app.command("run", rich_help_panel=PANEL_TRAIN)
     def run_cmd(
-        config: Annotated[Path, typer.Option("--config", "-c", help="Federation file (fedring init writes one).")],
-        resume: Annotated[Optional[str], typer.Option(help="Resume this run id instead of the file's.")] = None,
-        run_dir: Annotated[Optional[Path], typer.Option(help="Where plot and CSV go (default runs/RUN).")] = None,
-        deployments: Annotated[bool, typer.Option(help="Run client stages as Prefect deployments on work pools.")] = False,
+        config: ConfigFile,
+        resume: Annotated[Optional[str], typer.Option(  # noqa: UP007
+            metavar="RUN", callback=check_run_id,
+            help="Resume this existing run instead of the file's run.")] = None,
+        run_dir: RunDirOpt = None,
+        agents: Annotated[bool, typer.Option(help="Ask each organisation's agent to run its client stages "
+                                             "(signed requests in its inbox, deadlines; see docs/deploy.md).")] = False,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Train the federation described by a configuration file (resumable), on the data its accounts hold."""
+        """Train the workload a federation file names on the data its accounts hold (the file's run id resumes it)."""
         cfg = load_config(config)
         if resume:
-            cfg = cfg.model_copy(update={"run": resume})
-        train_and_report(cfg, run_dir or Path("runs") / cfg.run, dispatch="deployments" if deployments else "embedded")
+            cfg = with_run(cfg, resume)
+        if agents and not cfg.secagg.secure:
+            raise ConfigError(f"{config}: secagg.secure is false; --agents runs secure rounds only")
+        if agents:  # every pin known before anything starts (ConfigError naming the account otherwise)
+            from fedring.round.party import pins
+
+            pins(cfg)
+        train_and_report(cfg, run_dir or RUNS / cfg.run, dispatch="agents" if agents else "embedded",
+                         resume=bool(resume), as_json=as_json)

@@ -9,23 +9,25 @@ declares statistics, each feature's mean and standard deviation.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fedring.config import load_config
+from fedring.cli.params import ConfigFile, JsonOpt, check_run_id
+from fedring.config import load_config, with_run
 
 console = Console()
 
 
 def stats(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Federation file.")] = Path("federation.yaml"),
-    run: Annotated[Optional[str], typer.Option(help="Run id (default: the file's); a run's statistics are computed once.")] = None,
-    deployments: Annotated[bool, typer.Option(help="Run client stages as Prefect deployments on work pools.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+    config: ConfigFile,
+    run: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        metavar="RUN", callback=check_run_id, help="Run id; a run's statistics are computed once.",
+        show_default="the file's")] = None,
+    agents: Annotated[bool, typer.Option(help="Ask each organisation's agent to run its client stages.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Federated statistics of every account's data (counts, classes, feature means): the host sees totals only."""
     from fedring.cli.prefect_env import apply_server_settings
@@ -33,12 +35,12 @@ def stats(
 
     cfg = load_config(config)
     if run:
-        cfg = cfg.model_copy(update={"run": run})
+        cfg = with_run(cfg, run)
     preflight(cfg)
     apply_server_settings()
     from flows.statistics import federated_statistics
 
-    result = federated_statistics(cfg, dispatch="deployments" if deployments else "embedded")
+    result = federated_statistics(cfg, dispatch="agents" if agents else "embedded")
     if as_json:
         typer.echo(json.dumps(result, indent=1))
         return
@@ -55,4 +57,6 @@ def stats(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("stats")(stats)
+    from fedring.cli import PANEL_TRAIN
+
+    app.command("stats", rich_help_panel=PANEL_TRAIN)(stats)

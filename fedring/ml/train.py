@@ -17,6 +17,24 @@ from torch import nn
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
+def limit_threads(threads: int) -> None:
+    """Run torch's kernels on ``threads`` threads in this process, its inter-op pool on one.
+
+    A client stage that shares the machine with other stages gets cores / concurrent
+    stages, so that no thread waits for a core. The count is part of what fixes a trained
+    model bit for bit: torch splits its reductions by thread (one and two threads give
+    different bits here), so the same seed and thread count give the same model in any
+    process. Training never uses the inter-op pool; it is kept at one thread so that
+    nothing else competes for the cores.
+    """
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != 1:
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # settable only before this process's first inter-op work
+            pass
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, 28, 28] -> normalised float32 [N, 1, 28, 28]."""
     x = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32).div_(255.0)

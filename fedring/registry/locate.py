@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedring.config import FederationConfig, load_config
+from fedring.config import FederationConfig, load_config, with_run
 from fedring.errors import ConfigError
-from fedring.manifest import latest_manifest
 from fedring.layout import check_name
 from fedring.storage import LocalStore, Store
 
@@ -30,11 +29,13 @@ def federation(config: Path | None, storage_root: Path | None, run: str | None, 
     """The federation to publish from: the file, or the run's manifest under a local root."""
     if config is not None:
         cfg = load_config(config)
-        return cfg.model_copy(update={"run": run}) if run else cfg
+        return with_run(cfg, run) if run else cfg
     if storage_root is None:
         raise ConfigError("say where the federation is: --config FILE or --storage-root DIR")
     if not run:
         raise ConfigError("--run: with --storage-root, name the run to share")
+    from fedring.manifest import latest_manifest  # torch: only publishing and revoking get here
+
     manifest = latest_manifest(host_bucket(storage_root, host), check_name("run id", run))
     if manifest is None:
         raise ConfigError(f"--run {run}: no manifest in {storage_root}/fedring-{host} (wrong run id or root?)")

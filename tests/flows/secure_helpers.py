@@ -23,15 +23,17 @@ STAGE_MODULES = {"advertise": advertise, "share": share_keys, "contribute": cont
                  "sign_survivors": consistency, "reveal": reveal}
 
 
-def make_cfg(tmp_path, *, run: str = "sec", secure: bool = True, rounds: int = 2) -> FederationConfig:
-    """A federation of three accounts, each holding its part of 600 MNIST images (the demo's simulation step)."""
+def make_cfg(tmp_path, *, run: str = "sec", secure: bool = True, rounds: int = 2, limit: int = 600,
+             **more: object) -> FederationConfig:
+    """A federation of three accounts, each holding its part of ``limit`` MNIST images (the demo's simulation step)."""
     cfg = build_config(
         run=run,
         accounts=[{"name": n} for n in ACCOUNTS],
-        partition={"scheme": "iid", "limit": 600},
+        partition={"scheme": "iid", "limit": limit},
         training={"rounds": rounds, "eval_limit": 1000},
         secagg={"secure": secure},
         storage={"root": str(tmp_path / "storage")},
+        **more,
     )
     simulate_accounts(cfg)
     return cfg

@@ -32,17 +32,20 @@ def _round_run_id(client, name: str):
     return run.id
 
 
-EMBEDDED_TASKS = {"train-alpha-round-1", "train-beta-round-1", "aggregate", "evaluate"}
+EMBEDDED_TASKS = {"broadcast-round-1", "train-alpha-round-1", "train-beta-round-1", "aggregate-round-1",
+                  # the federated evaluation of the new model (plain: sums published in the clear)
+                  "eval-broadcast-round-1", "sums-alpha-round-1-eval", "sums-beta-round-1-eval", "evaluation-round-1",
+                  "evaluate-round-1", "commit-round-1"}
 
 
 def _task_run_names(client, flow_run_id) -> set[str]:
-    """Task run names, random suffixes cut; task runs reach the API in batches, so wait."""
+    """Task run names as the UI shows them (stable: no random suffix); task runs reach the API in batches, so wait."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     names: set[str] = set()
     for _ in range(60):
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        names = {r.name if r.name.startswith("train-") else r.name.rsplit("-", 1)[0] for r in runs}
+        names = {r.name for r in runs}
         if EMBEDDED_TASKS <= names:
             break
         time.sleep(0.5)
@@ -58,7 +61,24 @@ def test_embedded_client_stages_are_task_runs_of_the_round(tmp_path):
     assert manifest["committed"][0]["participants"] == ["alpha", "beta"]
     with get_client(sync_client=True) as client:
         names = _task_run_names(client, _round_run_id(client, "dispatch-embedded-round-1"))
-    assert EMBEDDED_TASKS <= names
+    assert names == EMBEDDED_TASKS  # every task run of the round, each named after what it does (no random suffix)
+
+
+def test_client_stage_logs_reach_the_ui_at_info(tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flows.host import federated_training
+
+    federated_training(_cfg(tmp_path, "dispatch-logs"))
+    with get_client(sync_client=True) as client:
+        round_id = _round_run_id(client, "dispatch-logs-round-1")
+        for _ in range(60):  # logs reach the API in batches
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[round_id])))
+            if any("account alpha round 1 train" in log.message for log in logs):
+                break
+            time.sleep(0.5)
+    assert any(log.level == 20 and "account alpha round 1 train: loss" in log.message for log in logs)
 
 
 def test_subflow_dispatch_runs_each_client_stage_as_a_flow_run(tmp_path):

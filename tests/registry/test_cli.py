@@ -90,6 +90,23 @@ def test_list_show_verify(cli, capsys) -> None:
     assert "mnist:1: ok" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("args", [["list", "--json"], ["show", "mnist:1"], ["verify"]])
+def test_reading_the_registry_never_imports_torch(cli, args) -> None:
+    """list, show and verify read cards, signatures and envelope headers: no model is built."""
+    _, _, root, _, _ = cli
+    code = ("import sys\nfrom fedring.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    code = e.code or 0\nelse:\n    code = 0\n"
+            "sys.stderr.write('LOADED=%s\\n' % sorted(m for m in ('torch', 'torchvision', 'prefect') if m in sys.modules))\n"
+            "sys.exit(code)")
+
+    done = subprocess.run([sys.executable, "-c", code, "models", *args, "--storage-root", str(root)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+    assert done.returncode == 0, done.stderr
+    assert "LOADED=[]" in done.stderr
+    assert "mnist" in done.stdout
+
+
 def test_revoke_reports_and_verify_fails_on_tampering(cli, capsys) -> None:
     trained, lab, root, inputs, _ = cli
 

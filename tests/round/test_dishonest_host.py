@@ -49,7 +49,7 @@ from fedring.secagg import (
     quantise,
     reconstruct,
 )
-from fedring.secagg.shamir import SELF
+from fedring.secagg.shamir import SELF, RevealedShare
 from fedring.workloads.federation import federation_workload
 from tests.round.conftest import ACCOUNTS, make_federation
 

@@ -1,5 +1,6 @@
-"""Prefect blocks: ``fedring accounts register`` saves a ``CloudAccount`` (+ ``AwsCredentials``)
-per account; a loaded block hands sessions down to the core and the role still confines the host."""
+"""Prefect blocks: ``fedring accounts register --account NAME`` saves that account's ``CloudAccount``
+(+ ``AwsCredentials``); a loaded block hands sessions down to the core and the role still confines
+the host. (Each organisation registers on its own Prefect: tests/agents/test_organisations.py.)"""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def test_register_then_use_the_blocks(fed, prefect_harness, tmp_path, monkeypatc
         monkeypatch.setenv(prefix + "SECRET_ACCESS_KEY", p.secret_key)
     path = tmp_path / "federation-s3.yaml"
     path.write_text(yaml.safe_dump(fed.cfg.model_dump(mode="json")))
-    assert cli("accounts", "register", "--config", str(path)) == 0
+    for name in ("host", "account-2"):
+        assert cli("accounts", "register", "--config", str(path), "--account", name) == 0
 
     from blocks.cloud_account import CloudAccount
 
