@@ -27,6 +27,7 @@ TRAINING_KINDS = [
     "client outbox/<run>/0000/enrol/data.json",
     "host public/keys/*",
     "client inbox/<run>/0000/directory/keys.json",
+    "client private/<run>/0000/directory/accepted",
     "host runs/<run>/rounds/0000/model",
     "host runs/<run>/rounds/0000/model.sig",
     "host runs/<run>/manifest/0000.json",
