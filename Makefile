@@ -38,7 +38,7 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench_parallel.py | tee benchmarks/out/parallel.jsonl
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not sweep" $(PYTEST_ARGS)
 
 clean:
 	rm -rf runs .pytest_cache .hypothesis

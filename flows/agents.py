@@ -5,7 +5,7 @@ each client stage it writes a signed request into every account's inbox
 (``fedring.agent.requests``) and waits for that account's signed status in its outbox, at
 most until the stage's deadline (``fedring.agent.deadlines``). Each account's wait is a task
 run of the round flow (``contribute-account-2-round-3``), submitted together so the waits
-overlap, and each waits for the previous remote stage's task runs (``wait_for``), so the UI
+overlap, and each waits for the previous step's task runs (``wait_for``, ``flows/graph.py``), so the UI
 draws the round's client stages as a graph.
 
 How an answer ends (``flows/dispatch.py`` takes it from there):
@@ -56,10 +56,11 @@ from fedring.round.party import load_identity, pins
 from fedring.storage import Store, host_store, host_view
 from flows.client import client_enrol
 from flows.dispatch import Outcome
+from flows.graph import end_stage, upstream
 from flows.progress import report
 
 POLL_FIRST, POLL_MAX = 0.02, 0.25  # seconds between two looks at an account's status (back-off)
-_state: dict[str, Any] = {"flow_run": None, "upstream": [], "rows": []}  # edges and timings of the current flow run
+_state: dict[str, Any] = {"flow_run": None, "rows": []}  # the current flow run's table of stage timings
 
 
 class Interrupted(Exception):
@@ -72,7 +73,7 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
     stage, rnd = flow.name.removeprefix("client-"), int(params.get("rnd", 0))
     last = _last_round(cfg)
     stop = threading.Event()
-    upstream = _upstream()
+    after = upstream()
     report(rnd, stage, ", ".join(accounts))  # the CLI shows whose answers the round waits for
     futures = {}
     for account in accounts:
@@ -82,14 +83,14 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
         name = (f"{purpose}-" if purpose else "") + f"{stage}-{account}-round-{rnd}" + (
             f"-to-{params['to']}" if stage == "ring-hop" else "")
         futures[account] = await_stage.with_options(task_run_name=name).submit(
-            quote(cfg), quote(request), seconds, quote(stop), wait_for=upstream
+            quote(cfg), quote(request), seconds, quote(stop), wait_for=after
         )
     try:
         _wait_all(list(futures.values()))
     except BaseException:
         stop.set()  # every wait ends within one poll, so the round flow can end now
         raise
-    _state["upstream"] = list(futures.values())
+    end_stage(list(futures.values()))  # every wait completed: the next stage's task runs wait for these
     answers = {a: f.result() for a, f in futures.items()}
     _report(cfg, rnd, stage, answers)
     return {a: _outcome(flow.name, a, answer) for a, answer in answers.items()}
@@ -189,13 +190,13 @@ def _wait_all(futures: list[PrefectFuture]) -> None:
         pending = list(wait(pending, timeout=0.2).not_done)
 
 
-def _upstream() -> list[PrefectFuture]:
-    """The previous remote stage's task runs in this flow run (empty in a new flow run)."""
+def _rows() -> list[dict]:
+    """This flow run's rows of the agents table (a new flow run starts a new table)."""
     ctx = FlowRunContext.get()
     flow_run = ctx.flow_run.id if ctx and ctx.flow_run else None
     if flow_run != _state["flow_run"]:
-        _state.update(flow_run=flow_run, upstream=[], rows=[])
-    return _state["upstream"]
+        _state.update(flow_run=flow_run, rows=[])
+    return _state["rows"]
 
 
 def _last_round(cfg: FederationConfig) -> dict | None:
@@ -205,13 +206,14 @@ def _last_round(cfg: FederationConfig) -> dict | None:
 
 def _report(cfg: FederationConfig, rnd: int, stage: str, answers: dict[str, dict]) -> None:
     """Add this stage's rows to the round's table artifact (a new version after each stage)."""
+    rows = _rows()
     for account, a in answers.items():
         agent = a["agent_seconds"]
-        _state["rows"].append({
+        rows.append({
             "stage": stage, "account": account, "outcome": str(a["outcome"]),
             "agent seconds": "" if agent is None else round(agent, 2), "waited seconds": round(a["waited"], 2),
             "deadline seconds": round(a["deadline"], 1), "missed deadline": a["outcome"] == "missed",
             "error": a["error"],
         })
     key = f"{cfg.run}-round-{rnd}-agents" if rnd else f"{cfg.run}-enrol-agents"
-    create_table_artifact(key=key, table=_state["rows"], description=f"agents: stages of round {rnd} of run {cfg.run}")
+    create_table_artifact(key=key, table=rows, description=f"agents: stages of round {rnd} of run {cfg.run}")

@@ -54,6 +54,7 @@ from fedring.errors import (
     TooFewSurvivors,
 )
 from fedring.storage import Store
+from flows.graph import end_stage, upstream
 from flows.progress import report
 from tasks.records import read_record, write_record
 
@@ -157,7 +158,10 @@ def run_clients(flow: Flow, accounts: Sequence[str], mode: Mode, **params: Any) 
         return run_remote(flow, accounts, **params)
     if mode == "embedded" and _parallel():
         return _in_workers(flow, accounts, **params)
-    return {a: run_client(flow, a, mode, **params) for a in accounts}
+    try:
+        return {a: run_client(flow, a, mode, **params) for a in accounts}
+    finally:
+        end_stage()
 
 
 def _parallel() -> bool:
@@ -197,10 +201,12 @@ def _in_workers(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str,
     name = f"{flow.name}" + (f"-round-{rnd}" if rnd is not None else "")
     ref = f"{flow.fn.__module__}:{flow.fn.__name__}"
     futures = [
-        client_stages.with_options(task_run_name=f"{name}-part-{i + 1}-of-{len(batches)}").submit(ref, batch, params)
+        client_stages.with_options(task_run_name=f"{name}-part-{i + 1}-of-{len(batches)}").submit(
+            ref, batch, params, wait_for=upstream())
         for i, batch in enumerate(batches)
     ]
     wait(futures)
+    end_stage([f for f in futures if f.state.is_completed()])
     outcomes: dict[str, Outcome] = {}
     for future in futures:
         outcomes.update(future.result())
@@ -253,7 +259,10 @@ def run_step(flow: Flow, account: str, mode: Mode, *, records: RecordBook, stage
     found = records.read(stage, name)
     if found is not None:
         return found
-    o = run_client(flow, account, mode, **params)
+    try:
+        o = run_client(flow, account, mode, **params)
+    finally:
+        end_stage()
     if not o.ok and indispensable:
         raise TooFewSurvivors(
             f"round {records.rnd} {stage}: {account} failed ({o.error}); {indispensable}. Nothing was committed "

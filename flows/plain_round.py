@@ -8,6 +8,7 @@ from prefect.utilities.annotations import quote
 from fedring.config import FederationConfig
 from fedring.layout import round_label
 from flows.dispatch import Mode, run_clients
+from flows.graph import client_step, step
 from flows.round_tail import StageClock, finish_round, require_survivors
 from tasks.model import broadcast
 from tasks.plain import add_sums_plain, aggregate_plain, evaluation_plain, publish_sums_plain, train_plain
@@ -16,13 +17,13 @@ from tasks.plain import add_sums_plain, aggregate_plain, evaluation_plain, publi
 @flow(name="client-train", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_train(cfg: FederationConfig, account: str, rnd: int) -> dict:
     """Train on this account's own data and publish the updated model in its outbox."""
-    return train_plain(quote(cfg), account, rnd)  # quote: see flows/client.py
+    return client_step(train_plain, quote(cfg), account, rnd)  # quote: see flows/client.py
 
 
 @flow(name="client-sums", flow_run_name="{account}-round-{rnd}-{purpose}", persist_result=False)
 def client_sums(cfg: FederationConfig, account: str, rnd: int, purpose: str) -> dict:
     """Publish this account's evaluation or statistics sums in its outbox, in the clear."""
-    return publish_sums_plain(quote(cfg), account, rnd, purpose)
+    return client_step(publish_sums_plain, quote(cfg), account, rnd, purpose)
 
 
 def plain_sum(cfg: FederationConfig, rnd: int, purpose: str, accounts: list[str], dispatch: Mode) -> tuple[list[str], list[str]]:
@@ -36,7 +37,7 @@ def plain_sum(cfg: FederationConfig, rnd: int, purpose: str, accounts: list[str]
 def plain_statistics(cfg: FederationConfig, accounts: list[str], dispatch: Mode) -> list[int]:
     """Federated statistics without secure aggregation: the total of every account's published sums."""
     survivors, _ = plain_sum(cfg, 0, "stats", accounts, dispatch)
-    return add_sums_plain(cfg, 0, "stats", survivors)
+    return step(add_sums_plain, cfg, 0, "stats", survivors)
 
 
 @flow(name="plain-round", flow_run_name="{cfg.run}-round-{rnd}", persist_result=False)
@@ -45,20 +46,20 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
     accounts = list(roster)
     clock = StageClock(rnd)
 
-    broadcast(cfg, rnd, accounts)
+    step(broadcast, cfg, rnd, accounts)
     clock.lap("broadcast")
     outcomes = run_clients(client_train, accounts, dispatch, cfg=cfg, rnd=rnd)
     survivors = [a for a, o in outcomes.items() if o.ok]
     dropped = [a for a in accounts if a not in survivors]
     require_survivors(rnd, "train", survivors, accounts, cfg.threshold)
     clock.lap("train")
-    model_key, metas = aggregate_plain(cfg, rnd, survivors)
+    model_key, metas = step(aggregate_plain, cfg, rnd, survivors)
     clock.lap("aggregate")
     federated = None
     if cfg.workload.federated_evaluation:
-        broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}")(cfg, rnd, accounts, "eval")
+        step(broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}"), cfg, rnd, accounts, "eval")
         evaluated, missing = plain_sum(cfg, rnd, "eval", accounts, dispatch)
-        federated = evaluation_plain(cfg, rnd, evaluated, missing)
+        federated = step(evaluation_plain, cfg, rnd, evaluated, missing)
         clock.lap("eval")
     training = {k: sum(m[k] for m in metas.values()) for k in ("loss_sum", "examples", "correct")}
     return finish_round(

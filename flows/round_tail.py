@@ -18,6 +18,7 @@ from fedring.lease import check_run
 from fedring.report import rows
 from fedring.round.party import Host
 from fedring.storage import host_store
+from flows.graph import step
 from flows.progress import report
 from tasks.model import evaluate
 from tasks.run import commit
@@ -69,7 +70,7 @@ def finish_round(
     (None when the federation turned it off); ``host`` opens and signs a sealed model
     (None in the plaintext baseline).
     """
-    evaluation = evaluate(cfg, model_key, rnd, host)
+    evaluation = step(evaluate, cfg, model_key, rnd, host)
     clock.lap("evaluate")
     seen = training["examples"]
     metrics = {
@@ -89,7 +90,7 @@ def finish_round(
     }
     metrics["seconds"] = sum(clock.seconds.values())
     check_run(host_store(cfg), cfg.run)  # RunBusy if another process took the run over: commit nothing
-    manifest = commit(cfg, rnd, model_key, metrics, host)
+    manifest = step(commit, cfg, rnd, model_key, metrics, host)
     report(rnd, "commit", done=True, accuracy=evaluation.get("accuracy"),
            federated_accuracy=(federated or {}).get("accuracy"))
     kind = "secure round" if host is not None else "round"

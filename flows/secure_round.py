@@ -18,6 +18,7 @@ from prefect.utilities.annotations import quote
 from fedring.config import FederationConfig
 from fedring.round.plan import RoundPlan
 from flows.dispatch import Mode
+from flows.graph import step
 from flows.round_tail import StageClock, finish_round
 from flows.secure_sum import federated_evaluation, secure_sum
 from tasks.advertise import load_host
@@ -33,14 +34,14 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     host = load_host(cfg)
     clock = StageClock(rnd)
 
-    broadcast(cfg, rnd, accounts)
+    step(broadcast, cfg, rnd, accounts)
     clock.lap("broadcast")
 
     summed = secure_sum(cfg, plan, roster, host, dispatch, clock)
-    model_key, training = unmask(quote(host), plan, **summed.who)
+    model_key, training = step(unmask, quote(host), plan, **summed.who)
     clock.lap("unmask")
 
-    metas, sent = round_report(quote(host), plan, summed.survivors, accounts)
+    metas, sent = step(round_report, quote(host), plan, summed.survivors, accounts)
     federated = federated_evaluation(cfg, rnd, roster, host, dispatch, clock) if cfg.workload.federated_evaluation else None
     return finish_round(
         cfg, rnd, model_key, clock, host=host, metas=metas, training=training, federated=federated,

@@ -36,6 +36,7 @@ from flows.client import (
     client_share_keys,
 )
 from flows.dispatch import Mode, RecordBook, run_stage, run_step
+from flows.graph import step
 from flows.round_tail import StageClock, require_survivors
 from tasks.advertise import relay_advertisements
 from tasks.consistency import collect_signatures
@@ -82,7 +83,7 @@ def secure_sum(cfg: FederationConfig, plan: RoundPlan, roster: dict[str, int], h
 
     advertised_out = run_stage(client_advertise, accounts, stage=Stage.ADVERTISE, **stage, **common)
     advertised = _ok(advertised_out)
-    seeded = relay_advertisements(quote(host), plan, advertised)
+    seeded = step(relay_advertisements, quote(host), plan, advertised)
     clock.lap(prefix + Stage.ADVERTISE)
     # From here on a recorded decision must leave enough survivors to sign the survivor set,
     # or every resume would replay it into a sum that can never finish.
@@ -90,7 +91,7 @@ def secure_sum(cfg: FederationConfig, plan: RoundPlan, roster: dict[str, int], h
 
     shared_out = run_stage(client_share_keys, advertised, stage=Stage.SHARES, **{**stage, "need": need}, **common)
     shared = _ok(shared_out)
-    relay_shares(quote(host), quote(seeded), shared)
+    step(relay_shares, quote(host), quote(seeded), shared)
     clock.lap(prefix + Stage.SHARES)
 
     contributed_out = run_stage(client_contribute, shared, stage=Stage.CONTRIBUTE, **{**stage, "need": need}, **common)
@@ -112,7 +113,7 @@ def secure_sum(cfg: FederationConfig, plan: RoundPlan, roster: dict[str, int], h
     who = {"survivors": survivors, "dropped": dropped}
     signed_out = run_stage(client_consistency, survivors, stage=Stage.CONSISTENCY,
                            **{**stage, "need": seeded.signatures_needed}, **who, **common)
-    signatures = collect_signatures(quote(host), quote(seeded), _ok(signed_out))
+    signatures = step(collect_signatures, quote(host), quote(seeded), _ok(signed_out))
     clock.lap(prefix + Stage.CONSISTENCY)
 
     encoded = {name: base64.b64encode(blob).decode() for name, blob in signatures.items()}
@@ -136,22 +137,22 @@ def _run_ring(host: Host, plan: RoundPlan, live: list[str], dispatch: Mode, book
     failed: set[str] = set()
     done = 0
     while done < len(steps := ring_route(live, host=host.name, failed=failed)):
-        step = steps[done]
+        move = steps[done]
         done += 1
-        if isinstance(step, Relay):
-            relay_partial(quote(host), quote(plan), step.sender, step.recipient)
+        if isinstance(move, Relay):
+            step(relay_partial, quote(host), quote(plan), move.sender, move.recipient)
             continue
-        if isinstance(step, Hop):
+        if isinstance(move, Hop):
             remain = left - len(failed) - 1
             indispensable = "" if remain >= need else f"without it {remain} account(s) would be left, {need} needed"
         else:
-            indispensable = f"the ring cannot bypass it: its partial sum already holds its update and must go to {step.to}"
-        outcome = run_step(client_ring_hop, step.account, dispatch, records=book, stage=Stage.RING_HOP,
-                           name=hop_record_name(step.account, step.to), indispensable=indispensable,
-                           to=step.to, came_from=step.came_from, **common)
-        if isinstance(step, Hop) and not outcome["ok"]:
-            get_run_logger().warning("round %s ring-hop: %s failed (%s); bypassing it", plan.label, step.account, outcome["error"])
-            failed.add(step.account)
+            indispensable = f"the ring cannot bypass it: its partial sum already holds its update and must go to {move.to}"
+        outcome = run_step(client_ring_hop, move.account, dispatch, records=book, stage=Stage.RING_HOP,
+                           name=hop_record_name(move.account, move.to), indispensable=indispensable,
+                           to=move.to, came_from=move.came_from, **common)
+        if isinstance(move, Hop) and not outcome["ok"]:
+            get_run_logger().warning("round %s ring-hop: %s failed (%s); bypassing it", plan.label, move.account, outcome["error"])
+            failed.add(move.account)
     alive = [h for h in live if h not in failed]
     last = next((s.sender for s in reversed(steps) if isinstance(s, Relay) and s.recipient == host.name), None)
     return alive, last
@@ -161,10 +162,10 @@ def federated_evaluation(cfg: FederationConfig, rnd: int, roster: dict[str, int]
                          clock: StageClock) -> dict:
     """Every account evaluates round ``rnd``'s new model on its eval split; the host learns the totals only."""
     plan = RoundPlan.create(cfg, roster, rnd, "eval")
-    broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}")(cfg, rnd, list(plan.roster), "eval", quote(host))
+    step(broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}"), cfg, rnd, list(plan.roster), "eval", quote(host))
     clock.lap("eval broadcast")
     summed = secure_sum(cfg, plan, roster, host, dispatch, clock, prefix="eval ")
-    metrics = unmask_evaluation(quote(host), plan, **summed.who)
+    metrics = step(unmask_evaluation, quote(host), plan, **summed.who)
     clock.lap("eval unmask")
     return metrics
 
@@ -174,4 +175,4 @@ def statistics_sum(cfg: FederationConfig, roster: dict[str, int], host: Host, di
     plan = RoundPlan.create(cfg, roster, 0, "stats")
     clock = StageClock(0)
     summed = secure_sum(cfg, plan, roster, host, dispatch, clock, prefix="stats ")
-    return unmask_statistics(quote(host), plan, **summed.who)
+    return step(unmask_statistics, quote(host), plan, **summed.who)

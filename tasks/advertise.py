@@ -33,7 +33,7 @@ def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: 
     return result
 
 
-@task(name="relay-advertisements", task_run_name="relay-advertisements-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="relay-advertisements", task_run_name="relay-advertisements-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> RoundPlan:
     """Host: give advertisers every advertisement; returns the plan seeded by the advertised keys."""
     seeded, _ = core.relay_advertisements(host, plan, advertised)

@@ -23,7 +23,7 @@ def sign_survivors(cfg: FederationConfig, account: str, roster: dict[str, int], 
     return result
 
 
-@task(name="collect-signatures", task_run_name="collect-signatures-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="collect-signatures", task_run_name="collect-signatures-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def collect_signatures(host: Host, plan: RoundPlan, signers: list[str]) -> dict[str, bytes]:
     """Host: the survivors' signed survivor sets, to hand to every survivor with the reveal request."""
     return core.collect_signatures(host, plan, signers)

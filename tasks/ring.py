@@ -23,7 +23,7 @@ def ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: i
     return result
 
 
-@task(name="relay-partial", task_run_name="relay-{sender}-to-{recipient}-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="relay-partial", task_run_name="relay-{sender}-to-{recipient}-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def relay_partial(host: Host, plan: RoundPlan, sender: str, recipient: str) -> int:
     """Host: move a signed sealed partial sum from one hop's outbox to the next hop's inbox (or the host)."""
     return core.relay_partial(host, plan, sender=sender, recipient=recipient)

@@ -21,7 +21,7 @@ def share(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int,
     return result
 
 
-@task(name="relay-shares", task_run_name="relay-shares-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="relay-shares", task_run_name="relay-shares-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def relay_shares(host: Host, plan: RoundPlan, shared: list[str]) -> int:
     """Host: give each account the shares its neighbours sealed to it."""
     return core.relay_shares(host, plan, shared)

@@ -13,7 +13,7 @@ from fedring.workloads.federation import federation_workload
 from tasks._retry import RETRY_OPTIONS
 
 
-@task(name="unmask-and-aggregate", task_run_name="unmask-and-aggregate-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="unmask-and-aggregate", task_run_name="unmask-and-aggregate-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[str], dropped: list[str],
            revealers: list[str], advertised: list[str]) -> tuple[str, dict]:
     """Open the ring sums, unmask with the revealed shares, aggregate, seal; the model key and statistics."""
@@ -23,7 +23,7 @@ def unmask(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[st
     return key, stats
 
 
-@task(name="unmask-evaluation", task_run_name="unmask-evaluation-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="unmask-evaluation", task_run_name="unmask-evaluation-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def unmask_evaluation(host: Host, plan: RoundPlan, last_hops: list[str], survivors: list[str], dropped: list[str],
                       revealers: list[str], advertised: list[str]) -> dict:
     """Unmask a federated evaluation: accuracy, loss and counts over the survivors' eval splits together."""
@@ -45,7 +45,7 @@ def unmask_statistics(host: Host, plan: RoundPlan, last_hops: list[str], survivo
     return totals.tolist()
 
 
-@task(name="round-report", task_run_name="round-report-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="round-report", task_run_name="round-report-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def round_report(host: Host, plan: RoundPlan, survivors: list[str], accounts: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
     """Survivors' public contribution metadata, and the bytes each account sent this round."""
     metas = {a: published_meta(host, plan, a) for a in survivors}

@@ -84,7 +84,13 @@ def test_a_secure_round_through_agents_commits_with_stages_as_flow_runs_and_edge
             assert runs[f"agents-ok-round-0-enrol-{a}"] == "COMPLETED"
             for stage in ("advertise", "share-keys", "contribute", "consistency", "reveal"):
                 assert runs[f"agents-ok-round-1-{stage}-{a}"] == "COMPLETED", (stage, a, runs)
-        assert sum(1 for n in runs if "-ring-hop-" in n) == 3
+        assert sum(1 for n in runs if "-ring-hop-" in n and "-eval-" not in n) == 3
+        # the federated evaluation of round 1's model: a secure sum of its own, through the agents too
+        for a in ACCOUNTS:
+            for stage in ("advertise", "share-keys", "contribute", "consistency", "reveal"):
+                assert runs[f"agents-ok-round-1-eval-{stage}-{a}"] == "COMPLETED", (stage, a, runs)
+        assert sum(1 for n in runs if "-eval-ring-hop-" in n) == 3
+        assert manifest["committed"][0]["federated"]["examples"] == 500  # eval_limit, split over the accounts
         # The round flow shows each remote stage as a task run that waited for the previous stage's.
         (round_run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["agents-ok-round-1"])))
         tasks = {}
@@ -93,10 +99,12 @@ def test_a_secure_round_through_agents_commits_with_stages_as_flow_runs_and_edge
             if all(f"reveal-{a}-round-1" in tasks for a in ACCOUNTS):
                 break
             time.sleep(0.5)
+        # share-keys (agents) -> relay-shares (host) -> contribute (agents): the UI draws the edges.
         shares = {tasks[f"share-keys-{a}-round-1"].id for a in ACCOUNTS}
+        relay = tasks["relay-shares-round-1"]
+        assert {i.id for i in relay.task_inputs["wait_for"]} == shares
         for a in ACCOUNTS:
-            waited_for = {i.id for i in tasks[f"contribute-{a}-round-1"].task_inputs["wait_for"]}
-            assert waited_for == shares
+            assert {i.id for i in tasks[f"contribute-{a}-round-1"].task_inputs["wait_for"]} == {relay.id}
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["agents-ok-round-1-agents"])))
     assert artifacts, "the round's agents artifact is missing"
     latest = max(artifacts, key=lambda a: a.created)  # one version per remote stage; the last has every row

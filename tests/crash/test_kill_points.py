@@ -4,11 +4,13 @@ One kill point per kind of write of a 3-account, 2-round run (the first write of
 kind, and the run's last write), secure and plain, on LocalStore; a sample on S3 lives in
 ``test_s3.py``. ``benchmarks/bench_crash.py`` kills after every write of the run.
 
+Each kill point costs two runs of the command (about a minute here), so ``make test``
+runs one point per stage (``SAMPLE``); the others carry the ``sweep`` marker and run with
+``make test PYTEST_ARGS='-m sweep'`` or ``benchmarks/bench_crash.py``.
+
 The federated evaluation of each round is a secure sum of its own, whose objects are the
-training sum's kinds under the label ``<r>-eval``; its kill points are the writes that
-differ in what they hold or who makes them (the signed broadcast of an uncommitted model,
-the masked evaluation sums, a partial sum, the reveal, the unmasked totals), not every
-repeat of the sum's stages (``bench_crash.py`` covers those), to keep the suite's time.
+training sum's kinds under the label ``<r>-eval``; its sample points are the masked
+evaluation sums and the unmasked totals.
 """
 
 from __future__ import annotations
@@ -65,14 +67,31 @@ TRAINING_KINDS = [
 ]
 _SUM = [k for k in TRAINING_KINDS if "/<r>/" in k and "aggregate" not in k and not k.startswith("host runs/<run>/rounds/<r>/m")]
 EVAL_KINDS = [k.replace("/<r>/", "/<r>-eval/") for k in _SUM] + ["host runs/<run>/rounds/<r>-eval/unmask/totals.json"]
-EVAL_KILL_POINTS = [
-    "client inbox/<run>/<r>-eval/global/model.sig",
-    "client private/<run>/<r>-eval/contribute/masked",
-    "client outbox/<run>/<r>-eval/ring-hop/to-<a>",
-    "client outbox/<run>/<r>-eval/reveal/shares",
-    "host runs/<run>/rounds/<r>-eval/unmask/totals.json",
-]
 SECURE_KINDS = TRAINING_KINDS + EVAL_KINDS
+
+# One kill point per stage of the round, in the order the run writes them.
+SAMPLE = {
+    "client outbox/<run>/0000/enrol/data.json",
+    "host runs/<run>/manifest/0000.json",
+    "client private/<run>/<r>/advertise/secrets",
+    "client outbox/<run>/<r>/shares/bundle",
+    "client private/<run>/<r>/contribute/masked",
+    "client outbox/<run>/<r>/ring-hop/to-<a>",
+    "client outbox/<run>/<r>/consistency/signature",
+    "client outbox/<run>/<r>/reveal/shares",
+    "host runs/<run>/rounds/<r>/metrics.json",
+    "client outbox/<run>/<r>/update/model",
+    "client private/<run>/<r>-eval/contribute/masked",
+    "host runs/<run>/rounds/<r>-eval/unmask/totals.json",
+    "client outbox/<run>/<r>-eval/update/sums.json",
+    "last write",
+}
+
+
+def points(kinds: list[str]) -> list:
+    """Every kill point; those outside ``SAMPLE`` marked ``sweep``."""
+    return [pytest.param(k, marks=() if k in SAMPLE else pytest.mark.sweep) for k in [*kinds, "last write"]]
+
 
 PLAIN_KINDS = [
     "client outbox/<run>/0000/enrol/data.json",
@@ -115,11 +134,11 @@ def test_the_plain_run_writes_exactly_the_kinds_the_kill_points_cover(plain_refe
     assert sorted(plain_reference.kinds()) == sorted(PLAIN_KINDS)
 
 
-@pytest.mark.parametrize("what", [*TRAINING_KINDS, *EVAL_KILL_POINTS, "last write"])
+@pytest.mark.parametrize("what", points(SECURE_KINDS))
 def test_secure_run_killed_after_a_write_resumes_to_the_same_models(what, secure_reference, server_env, tmp_path):
     kill_and_resume(secure_reference, what, server_env, tmp_path)
 
 
-@pytest.mark.parametrize("what", [*PLAIN_KINDS, "last write"])
+@pytest.mark.parametrize("what", points(PLAIN_KINDS))
 def test_plain_run_killed_after_a_write_resumes_to_the_same_models(what, plain_reference, server_env, tmp_path):
     kill_and_resume(plain_reference, what, server_env, tmp_path)

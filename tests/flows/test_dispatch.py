@@ -64,6 +64,38 @@ def test_embedded_client_stages_are_task_runs_of_the_round(tmp_path):
     assert names == EMBEDDED_TASKS  # every task run of the round, each named after what it does (no random suffix)
 
 
+def test_the_round_is_drawn_as_a_graph_each_step_waiting_for_the_one_before(tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.host import federated_training
+
+    expected = {
+        "broadcast-round-1": set(),
+        "train-alpha-round-1": {"broadcast-round-1"},
+        "train-beta-round-1": {"broadcast-round-1"},
+        "aggregate-round-1": {"train-alpha-round-1", "train-beta-round-1"},
+        "eval-broadcast-round-1": {"aggregate-round-1"},  # the federated evaluation of the new model
+        "sums-alpha-round-1-eval": {"eval-broadcast-round-1"},
+        "sums-beta-round-1-eval": {"eval-broadcast-round-1"},
+        "evaluation-round-1": {"sums-alpha-round-1-eval", "sums-beta-round-1-eval"},
+        "evaluate-round-1": {"evaluation-round-1"},
+        "commit-round-1": {"evaluate-round-1"},
+    }
+    federated_training(_cfg(tmp_path, "dispatch-graph"))
+    with get_client(sync_client=True) as client:
+        round_id = _round_run_id(client, "dispatch-graph-round-1")
+        edges: dict[str, set[str]] = {}
+        for _ in range(60):  # task runs and their inputs reach the API in batches of events
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[round_id])))
+            names = {r.id: r.name for r in runs}
+            edges = {r.name: {names.get(i.id, str(i.id)) for i in r.task_inputs.get("wait_for", [])} for r in runs}
+            if edges == expected:
+                break
+            time.sleep(0.5)
+    assert edges == expected
+
+
 def test_client_stage_logs_reach_the_ui_at_info(tmp_path):
     from prefect import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
