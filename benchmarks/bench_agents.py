@@ -51,6 +51,10 @@ def _config(root: Path, accounts: int, rounds: int, limit: int | None) -> Path:
     }
     path = root / "federation.yaml"
     path.write_text(yaml.safe_dump(doc))
+    from fedring.config import build_config
+    from fedring.split import simulate_accounts
+
+    simulate_accounts(build_config(**doc))  # each account's data in place: `fedring run` has no split step
     return path
 
 

@@ -69,6 +69,9 @@ def run(spec: dict) -> dict:
         execution={"workers": spec["workers"], "threads": spec.get("threads")},
     )
     clock = spec.get("core_clock")
+    from fedring.split import simulate_accounts
+
+    simulate_accounts(cfg)  # each account's data in place: `fedring run` has no split step
     with TreeSampler() as sampler:
         if clock:
             manifest, spans = _with_core_clock(cfg, federated_training)

@@ -1,13 +1,16 @@
-"""Secure versus plaintext rounds, and how much of a round Prefect orchestration takes.
+"""Secure versus plaintext rounds, the cost of federated evaluation, and how much of a round Prefect takes.
 
 Runs fedring's host flow in process (client stages in the host, ``execution.workers: 0``;
 ``bench_parallel.py`` measures the parallel default) on real MNIST, side by side: the plaintext
 baseline and the secure pipeline with the same data, seed and training work, for each
-roster size. Core work (training, quantising, masking, sealing, storage, evaluation)
+roster size; ``secure-fedeval`` adds the federated evaluation of every round's model (a
+secure sum of its own, ``flows/secure_sum.py``) to the secure rounds, which otherwise
+evaluate on the host's test set only, as before workloads. Core work (training, quantising, masking, sealing, storage, evaluation)
 is timed by wrapping the core functions; orchestration is the rest of the round's
 wall time. Prints one JSON line per (mode, accounts) and one per comparison.
 
     python benchmarks/bench_round.py --accounts 3 10 --rounds 3 --limit 6000
+    python benchmarks/bench_round.py --accounts 3 --modes secure secure-fedeval
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ import fedring.round.model as model_core  # noqa: E402
 import fedring.round.reveal as reveal_core  # noqa: E402
 import fedring.round.ring as ring_core  # noqa: E402
 import fedring.round.unmask as unmask_core  # noqa: E402
+import fedring.ml.data as ml_data  # noqa: E402
+import fedring.split as split_core  # noqa: E402
 import tasks.advertise as advertise_tasks  # noqa: E402
 import tasks.contribute as contribute_tasks  # noqa: E402
-import tasks.data as data_tasks  # noqa: E402
+import tasks.enrol as enrol_tasks  # noqa: E402
 import tasks.model as model_tasks  # noqa: E402
 import tasks.plain as plain_tasks  # noqa: E402
 import tasks.reveal as reveal_tasks  # noqa: E402
@@ -59,14 +64,16 @@ CORE = [
     (model_core, ("broadcast", "open_model")),
     (Host, ("outbox_bytes",)),
     (unmask_tasks, ("published_meta",)),
-    (advertise_tasks, ("client_party", "ensure_keys", "host_party")),
+    (advertise_tasks, ("client_party", "host_party")),
+    (enrol_tasks, ("ensure_keys", "describe_data", "read_roster")),
     (contribute_tasks, ("client_party",)),
     (ring_tasks, ("client_party",)),
     (reveal_tasks, ("client_party",)),
     (run_tasks, ("start_run", "commit_round", "latest_manifest", "seal_model")),
-    (model_tasks, ("evaluate_vector", "load_mnist")),
+    (model_tasks, ("host_evaluation",)),
     (plain_tasks, ("plain_contribute", "plain_aggregate")),
-    (data_tasks, ("split_data", "load_mnist")),
+    (split_core, ("split_data",)),
+    (ml_data, ("load_mnist",)),  # imported at call time by the split and the MNIST workload's test set
     (LocalStore, ("put", "get", "exists", "list")),
 ]
 
@@ -101,17 +108,21 @@ def core_timer():
 
 
 def run(
-    n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path, scheme: str = "iid", alpha: float = 0.5
+    n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path, scheme: str = "iid", alpha: float = 0.5,
+    federated_evaluation: bool = False,
 ) -> dict:
     from fedring.config import build_config
+    from fedring.split import simulate_accounts
     from flows.host import federated_training
 
+    mode = ("secure" if secure else "plaintext") + ("-fedeval" if federated_evaluation else "")
     cfg = build_config(
-        run=f"bench-{'secure' if secure else 'plain'}-{n_accounts}",
+        run=f"bench-{mode}-{n_accounts}",
         accounts=[{"name": f"account-{i + 1}"} for i in range(n_accounts)],
         partition={"scheme": scheme, "alpha": alpha, "limit": limit},
         training={"rounds": rounds},
         secagg={"secure": secure},
+        workload={"name": "mnist", "federated_evaluation": federated_evaluation},
         storage={"root": str(root / "storage")},
         # In the host, one account after another: the core timer patches this process only.
         # benchmarks/bench_parallel.py times the parallel default in every process.
@@ -119,6 +130,7 @@ def run(
     )
     with core_timer() as spent:
         start = time.perf_counter()
+        simulate_accounts(cfg)  # the demo's simulation step (the split), timed as before workloads
         manifest = federated_training(cfg)
         total = time.perf_counter() - start
     committed = manifest["committed"]
@@ -128,7 +140,7 @@ def run(
     orchestration = max(total - core_seconds, 0.0)
     return {
         "bench": "round",
-        "mode": "secure" if secure else "plaintext",
+        "mode": mode,
         "accounts": n_accounts,
         "partition": scheme if scheme != "dirichlet" else f"dirichlet({alpha})",
         "rounds": rounds,
@@ -188,20 +200,25 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=6000, help="training images (0: all 60,000)")
     parser.add_argument("--partition", choices=["iid", "dirichlet", "shards"], default="iid")
     parser.add_argument("--alpha", type=float, default=0.5)
-    parser.add_argument("--modes", nargs="+", choices=["plaintext", "secure"], default=["plaintext", "secure"])
+    parser.add_argument("--modes", nargs="+", choices=["plaintext", "secure", "secure-fedeval"], default=["plaintext", "secure"])
     args = parser.parse_args()
     print(json.dumps(prefect_overhead()), flush=True)
     for n in args.accounts:
         rows = {}
-        for secure in (mode == "secure" for mode in args.modes):
+        for mode in args.modes:
             with tempfile.TemporaryDirectory(prefix="fedring-bench-") as tmp:
-                rows[secure] = run(
-                    n, secure=secure, rounds=args.rounds, limit=args.limit or None, root=Path(tmp),
-                    scheme=args.partition, alpha=args.alpha,
+                rows[mode] = run(
+                    n, secure=mode != "plaintext", rounds=args.rounds, limit=args.limit or None, root=Path(tmp),
+                    scheme=args.partition, alpha=args.alpha, federated_evaluation=mode == "secure-fedeval",
                 )
-            print(json.dumps(rows[secure]), flush=True)
-        if len(rows) < 2:
+            print(json.dumps(rows[mode]), flush=True)
+        if {"secure", "secure-fedeval"} <= rows.keys():
+            ratio = rows["secure-fedeval"]["median_round_seconds"] / rows["secure"]["median_round_seconds"]
+            print(json.dumps({"bench": "federated-evaluation-ratio", "accounts": n,
+                              "fedeval_over_secure_round": round(ratio, 3), "target": 1.03}), flush=True)
+        if not {"secure", "plaintext"} <= rows.keys():
             continue
+        rows = {True: rows["secure"], False: rows["plaintext"]}
         print(
             json.dumps(
                 {

@@ -181,11 +181,13 @@ def run_fedring(spec: dict, workdir: Path) -> dict:
     from fedring.config import build_config
     from fedring.ml.model import build_model
     from fedring.ml.weights import to_vector
+    from fedring.split import simulate_accounts
     from flows.host import federated_training
 
     root = workdir / "storage"
     cfg = build_config(**fedring_config_kwargs(spec, root))
     t0 = time.time()
+    simulate_accounts(cfg)  # the split, inside the timed start-up as before workloads
     manifest = federated_training(cfg)
     total = time.time() - t0
     committed = manifest["committed"]

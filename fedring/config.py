@@ -13,14 +13,14 @@ AWS profile ``profile``, and finally boto3's default chain. See ``docs/s3.md``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fedring.errors import ConfigError
 from fedring.keys.identity import parse_pin
-from fedring.layout import CLIENT_STAGES, check_name
+from fedring.layout import CLIENT_STAGES, DATA_PREFIX, check_data_prefix, check_name
 
 PLACEHOLDER = "change-me"  # how the templates mark a value the user must fill in
 
@@ -143,6 +143,32 @@ class SecAggConfig(_Strict):
     )
 
 
+class WorkloadConfig(_Strict):
+    """What the federation trains: the model, how each account reads its data, trains and evaluates.
+
+    Every organisation takes it from its own federation file, never from a request: resolving
+    it imports and runs the code it names (see docs/workloads.md).
+    """
+
+    name: str = Field(
+        "mnist", description="A built-in workload (mnist, breast-cancer, resnet18-mnist) or 'package.module:object'."
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments the workload is created with.")
+    data_prefix: str = Field(
+        DATA_PREFIX, description="Where each account keeps its data in its own bucket: data/ or a folder under it."
+    )
+    federated_evaluation: bool = Field(
+        True,
+        description="After every round each account evaluates the new model on its own eval split; the host "
+        "learns only the totals (a secure sum of its own).",
+    )
+
+    @field_validator("data_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        return check_data_prefix(v)
+
+
 class StorageConfig(_Strict):
     """Where buckets live: ``local`` directories (the embedded default) or ``s3``."""
 
@@ -251,6 +277,7 @@ class FederationConfig(_Strict):
     partition: PartitionConfig = PartitionConfig()
     training: TrainingConfig = TrainingConfig()
     secagg: SecAggConfig = SecAggConfig()
+    workload: WorkloadConfig = WorkloadConfig()
     storage: StorageConfig = StorageConfig()
     deadlines: DeadlineConfig = DeadlineConfig()
     execution: ExecutionConfig = ExecutionConfig()

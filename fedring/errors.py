@@ -4,7 +4,10 @@ Callers catch a family, not a string::
 
     FedringError
     ├── ConfigError            bad option, file or argument; names the option to fix
-    │   └── DataError          data set missing or unusable; names where we looked
+    │   ├── DataError          data set missing or unusable; names where we looked
+    │   ├── WorkloadError      a workload that does not import, lacks a verb or breaks its
+    │   │                      contract; names the entry point
+    │   └── StateMismatch      a model state differs from the federation's; names the tensor
     ├── PolicyError
     │   ├── PolicySyntaxError  the policy text does not parse; carries the position
     │   ├── PolicyTooLarge     normal form exceeds the clause bound
@@ -45,6 +48,17 @@ class ConfigError(FedringError, ValueError):
 
 class DataError(ConfigError):
     """The data set cannot be found or used; the message says where we looked."""
+
+
+class WorkloadError(ConfigError):
+    """A workload cannot be used: it does not import, lacks a verb, or returned the wrong thing.
+
+    The message names the entry point (``mnist``, ``package.module:object``) and what to fix.
+    """
+
+
+class StateMismatch(ConfigError):
+    """A model's state differs from the federation's layout; the message names the tensor."""
 
 
 class PolicyError(FedringError):

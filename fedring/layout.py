@@ -2,8 +2,11 @@
 
 Client bucket ``B_i``::
 
-    data/images.npy, data/labels.npy            the account's private partition
+    data/images.npy, data/labels.npy            the demo's simulated partition (``fedring demo``)
     data/manifest.json                          its size and label histogram
+    data/<split>.csv | data/<split>.parquet     an owner's own data as a table (split: train, eval)
+    data/<split>/features.npy, labels.npy       ... as arrays
+    data/<split>/<class>/<image>                ... as a folder of images by class
     public/keys/<n>-<digest>.json               its authority's public keys, version n (latest wins)
     outbox/<run>/<round>/<stage>/<name>         what the host may read
     inbox/<run>/<round>/<stage>/<name>          what the host may write
@@ -78,6 +81,9 @@ PARTITION_LABELS = "data/labels.npy"
 PARTITION_MANIFEST = "data/manifest.json"
 PUBLIC_KEYS_PREFIX = "public/keys/"
 
+DATA_SPLITS = ("train", "eval")
+TABLE_FORMATS = ("parquet", "csv")
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -85,6 +91,7 @@ class Stage(StrEnum):
     """Stage names, used in object keys, envelope contexts and Prefect task names."""
 
     TRAIN = "train"
+    ENROL = "enrol"
     ADVERTISE = "advertise"
     SHARES = "shares"
     CONTRIBUTE = "contribute"
@@ -96,6 +103,35 @@ class Stage(StrEnum):
     COMMIT = "commit"
     UPDATE = "update"
 
+
+Round = int | str  # a training round's number, or a secure sub-sum's label ("0003-eval")
+PURPOSES = ("", "eval", "stats")  # what a secure sum is for: training (""), evaluation, statistics
+
+
+def round_label(rnd: int, purpose: str = "") -> Round:
+    """How a secure sum is named in object keys and in every context it signs or seals.
+
+    A training round keeps its number (``3``: keys ``.../0003/...``, contexts
+    ``"round": 3``); a sub-sum without training gets ``"0003-eval"`` (federated evaluation
+    of round 3's model) or ``"0000-stats"`` (federated statistics before round 1). Its
+    objects and statements then live apart from the training round's and can never be
+    taken for them: a statement of one purpose fails to verify in another. A label is
+    never 8 bytes long, so no label reads as a packed round number (``fedring.secagg``).
+    """
+    if purpose not in PURPOSES:
+        from fedring.errors import ConfigError
+
+        raise ConfigError(f"purpose {purpose!r} is not one of {', '.join(repr(p) for p in PURPOSES)}")
+    if not isinstance(rnd, int) or isinstance(rnd, bool) or rnd < 0:
+        from fedring.errors import ConfigError
+
+        raise ConfigError(f"round numbers are integers >= 0, got {rnd!r}")
+    return rnd if not purpose else f"{rnd:04d}-{purpose}"
+
+
+def _r(rnd: Round) -> str:
+    """A round's folder in keys: ``0003`` for a training round, the label of a sub-sum."""
+    return f"{rnd:04d}" if isinstance(rnd, int) else rnd
 
 # The client stages a host may ask an account's agent to run, in the order of a round.
 CLIENT_STAGES = ("enrol", "advertise", "share-keys", "contribute", "ring-hop", "consistency", "reveal")
@@ -114,21 +150,21 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
-def outbox(run: str, rnd: int, stage: str, name: str) -> str:
-    return f"{OUTBOX}{run}/{rnd:04d}/{stage}/{name}"
+def outbox(run: str, rnd: Round, stage: str, name: str) -> str:
+    return f"{OUTBOX}{run}/{_r(rnd)}/{stage}/{name}"
 
 
-def inbox(run: str, rnd: int, stage: str, name: str) -> str:
-    return f"{INBOX}{run}/{rnd:04d}/{stage}/{name}"
+def inbox(run: str, rnd: Round, stage: str, name: str) -> str:
+    return f"{INBOX}{run}/{_r(rnd)}/{stage}/{name}"
 
 
-def private(run: str, rnd: int, stage: str, name: str) -> str:
-    return f"{PRIVATE}{run}/{rnd:04d}/{stage}/{name}"
+def private(run: str, rnd: Round, stage: str, name: str) -> str:
+    return f"{PRIVATE}{run}/{_r(rnd)}/{stage}/{name}"
 
 
-def outbox_prefix(run: str, rnd: int) -> str:
+def outbox_prefix(run: str, rnd: Round) -> str:
     """Everything an account put in its outbox for one round."""
-    return f"{OUTBOX}{run}/{rnd:04d}/"
+    return f"{OUTBOX}{run}/{_r(rnd)}/"
 
 
 def public_keys(version: int, digest: str) -> str:
@@ -151,17 +187,17 @@ def manifest_prefix(run: str) -> str:
     return f"runs/{run}/manifest/"
 
 
-def round_model(run: str, rnd: int) -> str:
-    return f"runs/{run}/rounds/{rnd:04d}/model"
+def round_model(run: str, rnd: Round) -> str:
+    return f"runs/{run}/rounds/{_r(rnd)}/model"
 
 
-def round_model_statement(run: str, rnd: int) -> str:
+def round_model_statement(run: str, rnd: Round) -> str:
     """The host's signed digest of round ``rnd``'s global model (model consistency)."""
-    return f"runs/{run}/rounds/{rnd:04d}/model.sig"
+    return f"runs/{run}/rounds/{_r(rnd)}/model.sig"
 
 
-def round_metrics(run: str, rnd: int) -> str:
-    return f"runs/{run}/rounds/{rnd:04d}/metrics.json"
+def round_metrics(run: str, rnd: Round) -> str:
+    return f"runs/{run}/rounds/{_r(rnd)}/metrics.json"
 
 
 def lease(run: str, generation: int) -> str:
@@ -173,11 +209,11 @@ def lease_prefix(run: str) -> str:
     return f"runs/{run}/lease/"
 
 
-def host_stage(run: str, rnd: int, stage: str, name: str) -> str:
-    return f"runs/{run}/rounds/{rnd:04d}/{stage}/{name}"
+def host_stage(run: str, rnd: Round, stage: str, name: str) -> str:
+    return f"runs/{run}/rounds/{_r(rnd)}/{stage}/{name}"
 
 
-def stage_record(run: str, rnd: int, stage: str, name: str) -> str:
+def stage_record(run: str, rnd: Round, stage: str, name: str) -> str:
     """How one client stage of one account ended, as the host recorded it."""
     return host_stage(run, rnd, RECORDS, f"{stage}/{name}.json")
 
@@ -201,123 +237,138 @@ def accepted_directory(run: str) -> str:
     return private(run, 0, DIRECTORY, "accepted")
 
 
-def global_model_in(run: str, rnd: int) -> str:
+def global_model_in(run: str, rnd: Round) -> str:
     """The global model of round ``rnd - 1``, broadcast into a client's inbox for round ``rnd``."""
     return inbox(run, rnd, GLOBAL, "model")
 
 
-def global_model_statement_in(run: str, rnd: int) -> str:
+def global_model_statement_in(run: str, rnd: Round) -> str:
     """The host's signed digest of that model, broadcast beside it."""
     return inbox(run, rnd, GLOBAL, "model.sig")
 
 
-def round_secrets(run: str, rnd: int) -> str:
+def round_secrets(run: str, rnd: Round) -> str:
     """A client's round secrets (a_i, b_i), sealed to itself."""
     return private(run, rnd, Stage.ADVERTISE, "secrets")
 
 
-def advertisement(run: str, rnd: int) -> str:
+def advertisement(run: str, rnd: Round) -> str:
     """A client's signed advertisement: round public key, self-mask commitment, model digest."""
     return outbox(run, rnd, Stage.ADVERTISE, "advertisement")
 
 
-def advertisements_in(run: str, rnd: int) -> str:
+def advertisements_in(run: str, rnd: Round) -> str:
     """Every advertiser's signed advertisement, relayed by the host to each advertiser."""
     return inbox(run, rnd, Stage.ADVERTISE, "advertisements")
 
 
-def accepted_view(run: str, rnd: int) -> str:
+def accepted_view(run: str, rnd: Round) -> str:
     """The advertisements a client checked and accepted: the round's view it holds to."""
     return private(run, rnd, Stage.SHARES, "view")
 
 
-def made_shares(run: str, rnd: int) -> str:
+def made_shares(run: str, rnd: Round) -> str:
     """All Shamir shares a client made of its secrets (its own among them), sealed to itself."""
     return private(run, rnd, Stage.SHARES, "made")
 
 
-def shares_out(run: str, rnd: int) -> str:
+def shares_out(run: str, rnd: Round) -> str:
     """A client's shares, each sealed to its holder and signed, in one object for the host to split."""
     return outbox(run, rnd, Stage.SHARES, "bundle")
 
 
-def shares_in(run: str, rnd: int) -> str:
+def shares_in(run: str, rnd: Round) -> str:
     """The shares a client holds of its neighbours' secrets, regrouped by the host."""
     return inbox(run, rnd, Stage.SHARES, "bundle")
 
 
-def held_shares(run: str, rnd: int) -> str:
+def held_shares(run: str, rnd: Round) -> str:
     """The relayed shares a client checked and accepted (the inbox copy may change on S3)."""
     return private(run, rnd, Stage.CONTRIBUTE, "held")
 
 
-def masked_vector(run: str, rnd: int) -> str:
+def masked_vector(run: str, rnd: Round) -> str:
     """A client's contribution: its public metadata and masked vector y_i, sealed to itself."""
     return private(run, rnd, Stage.CONTRIBUTE, "masked")
 
 
-def contribution_meta(run: str, rnd: int) -> str:
+def contribution_meta(run: str, rnd: Round) -> str:
     """The public metadata of a contribution (samples, seconds); marks contribute complete."""
     return outbox(run, rnd, Stage.CONTRIBUTE, "meta.json")
 
 
-def partial_kept(run: str, rnd: int) -> str:
+def partial_kept(run: str, rnd: Round) -> str:
     """The partial sum a hop computed, kept sealed so that a re-seal never adds twice."""
     return private(run, rnd, Stage.RING_HOP, "partial")
 
 
-def partial_out(run: str, rnd: int, to: str) -> str:
+def partial_out(run: str, rnd: Round, to: str) -> str:
     """A hop's partial sum, sealed to ``to`` (the next hop or the host) and signed."""
     return outbox(run, rnd, Stage.RING_HOP, f"to-{to}")
 
 
-def partial_out_prefix(run: str, rnd: int) -> str:
+def partial_out_prefix(run: str, rnd: Round) -> str:
     """Every recipient a hop sealed its partial sum to (its routing record)."""
     return outbox(run, rnd, Stage.RING_HOP, "to-")
 
 
-def partial_in(run: str, rnd: int, sender: str) -> str:
+def partial_in(run: str, rnd: Round, sender: str) -> str:
     """A partial sum relayed into the next hop's inbox."""
     return inbox(run, rnd, Stage.RING_HOP, f"from-{sender}")
 
 
-def ring_sum(run: str, rnd: int, sender: str) -> str:
+def ring_sum(run: str, rnd: Round, sender: str) -> str:
     """A ring's final sum, relayed into the host's bucket."""
     return host_stage(run, rnd, Stage.RING_HOP, f"from-{sender}")
 
 
-def consistency_record(run: str, rnd: int) -> str:
+def consistency_record(run: str, rnd: Round) -> str:
     """The survivor set a client signed: it never signs another one for the round."""
     return private(run, rnd, Stage.CONSISTENCY, "record")
 
 
-def consistency_signature(run: str, rnd: int) -> str:
+def consistency_signature(run: str, rnd: Round) -> str:
     """A client's signature over the survivor set (SecAgg's consistency check)."""
     return outbox(run, rnd, Stage.CONSISTENCY, "signature")
 
 
-def reveal_record(run: str, rnd: int) -> str:
+def reveal_record(run: str, rnd: Round) -> str:
     """What a client revealed, kept sealed so that a rerun never reveals anything else."""
     return private(run, rnd, Stage.REVEAL, "record")
 
 
-def revealed_shares(run: str, rnd: int) -> str:
+def revealed_shares(run: str, rnd: Round) -> str:
     """A client's revealed shares, sealed to the host and signed."""
     return outbox(run, rnd, Stage.REVEAL, "shares")
 
 
-def aggregate_model(run: str, rnd: int) -> str:
+def aggregate_model(run: str, rnd: Round) -> str:
     """The host's new global model before commit (sealed in the secure round)."""
     return host_stage(run, rnd, Stage.AGGREGATE, "model")
 
 
-def plain_update(run: str, rnd: int) -> str:
+def plain_update(run: str, rnd: Round) -> str:
     """Plaintext baseline: a client's whole trained model, in its outbox."""
     return outbox(run, rnd, Stage.UPDATE, "model")
 
 
-def plain_update_meta(run: str, rnd: int) -> str:
+def plain_update_meta(run: str, rnd: Round) -> str:
     return outbox(run, rnd, Stage.UPDATE, "meta.json")
+
+
+def plain_sums(run: str, rnd: Round) -> str:
+    """Plaintext baseline: a client's evaluation or statistics sums, in the clear, in its outbox."""
+    return outbox(run, rnd, Stage.UPDATE, "sums.json")
+
+
+def sum_totals(run: str, rnd: Round) -> str:
+    """The totals of a sub-sum (evaluation, statistics) as the host unmasked or added them, kept once."""
+    return host_stage(run, rnd, Stage.UNMASK, "totals.json")
+
+
+def data_description(run: str) -> str:
+    """What a client says of its data when it enrols in a run: its sample count and model layout (public)."""
+    return outbox(run, 0, Stage.ENROL, "data.json")
 
 
 # -- stage requests and statuses (agent mode) ----------------------------------------------
@@ -327,9 +378,11 @@ STATUS_PREFIX = f"{OUTBOX}_status/"
 _REQUEST_KEY = re.compile(r"^inbox/_requests/([a-z0-9][a-z0-9-]{0,62})/(\d{4})/([a-z0-9][a-z0-9-]{0,80})$")
 
 
-def request_name(stage: str, to: str | None = None) -> str:
-    """The name of one stage request of a round: the stage, or ``ring-hop-to-<to>`` for a hop."""
-    return f"{stage}-to-{to}" if stage == "ring-hop" else stage
+def request_name(stage: str, to: str | None = None, purpose: str = "") -> str:
+    """The name of one stage request of a round: the stage, or ``ring-hop-to-<to>`` for a hop;
+    a sum without training prefixes its purpose (``eval-advertise``, ``stats-ring-hop-to-b``)."""
+    name = f"{stage}-to-{to}" if stage == "ring-hop" else stage
+    return f"{purpose}-{name}" if purpose else name
 
 
 def stage_request(run: str, rnd: int, name: str) -> str:
@@ -400,3 +453,31 @@ def generations(keys: list[str], kind: str = "model") -> list[int]:
             found.append(int(m.group(2)))
     return sorted(found)
 
+
+# -- an account's own data, under data/ (never read by the host) ---------------------------
+
+
+def check_data_prefix(prefix: str) -> str:
+    """An account's data prefix: ``data/`` or a folder under it, which the host's role never reads."""
+    if not (prefix.startswith(DATA_PREFIX) and prefix.endswith("/")) or "//" in prefix or "/../" in f"/{prefix}":
+        from fedring.errors import ConfigError
+
+        raise ConfigError(f"data prefix {prefix!r} must be {DATA_PREFIX!r} or a folder under it ending in '/'")
+    return prefix
+
+
+def data_key(prefix: str, relative: str) -> str:
+    """An owner's file ``relative`` (a path inside what it puts) under its data prefix."""
+    return f"{check_data_prefix(prefix)}{relative}"
+
+
+def data_table(prefix: str, split: str, fmt: str) -> str:
+    return f"{prefix}{split}.{fmt}"
+
+
+def data_split_folder(prefix: str, split: str) -> str:
+    return f"{prefix}{split}/"
+
+
+def data_array(prefix: str, split: str, name: str) -> str:
+    return f"{prefix}{split}/{name}.npy"

@@ -18,19 +18,21 @@ from collections.abc import Callable
 from fedring.config import FederationConfig
 from fedring.errors import ConfigError
 from fedring.layout import manifest, manifest_prefix, round_metrics, round_model, round_model_statement
-from fedring.ml.model import ARCHITECTURE
 from fedring.storage import Store
 
 Signer = Callable[[bytes, int], bytes]  # (model bytes, round) -> the host's signed digest
 
 # Settings that must not change when a run is resumed (rounds may grow).
-_FROZEN = ("seed", "accounts", "partition", "secagg", "training.local_epochs", "training.batch_size")
+_FROZEN = (
+    "seed", "accounts", "partition", "secagg", "workload.name", "workload.options", "workload.data_prefix",
+    "training.local_epochs", "training.batch_size",
+)
 
 
 def _pick(cfg_dict: dict, dotted: str) -> object:
     node: object = cfg_dict
     for part in dotted.split("."):
-        node = node[part]  # type: ignore[index]
+        node = node.get(part) if isinstance(node, dict) else None
     return node
 
 
@@ -40,13 +42,16 @@ def latest_manifest(store: Store, run: str) -> dict | None:
 
 
 def start_run(
-    store: Store, cfg: FederationConfig, roster: dict[str, int], initial: bytes, *, sign: Signer | None = None
+    store: Store, cfg: FederationConfig, roster: dict[str, int], initial: bytes, *, sign: Signer | None = None,
+    record: dict | None = None,
 ) -> dict:
     """Create the run (manifest 0, initial model), or return its latest manifest to resume.
 
-    A resumed run must keep the settings that shaped its data and protocol; the error
-    names the first setting that differs. ``sign`` makes the host's signed digest of a
-    model's bytes (secure runs).
+    A resumed run must keep the settings that shaped its data, model and protocol (the
+    workload among them); the error names the first setting that differs. ``sign`` makes
+    the host's signed digest of a model's bytes (secure runs); ``record`` is what manifest
+    0 says of the model (the workload, its layout, the federated statistics it was built
+    from).
     """
     found = latest_manifest(store, cfg.run)
     config = cfg.model_dump(mode="json")
@@ -61,7 +66,7 @@ def start_run(
     _put_model(store, cfg.run, 0, initial, sign)
     first = {
         "run": cfg.run,
-        "architecture": ARCHITECTURE,
+        **(record or {}),
         "config": config,
         "roster": roster,
         "committed": [],

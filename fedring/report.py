@@ -20,20 +20,34 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fedring.config import FederationConfig
 
-COLUMNS = ("round", "accuracy", "loss", "train_loss", "participants", "dropped", "clipped", "seconds", "bytes_sent")
+COLUMNS = (
+    "round", "accuracy", "loss", "fed_accuracy", "fed_loss", "train_loss", "participants", "dropped", "clipped",
+    "seconds", "bytes_sent",
+)
 SUMMARY = "summary.json"
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def rows(committed: Sequence[dict]) -> list[dict]:
-    """One flat row per committed round, in COLUMNS order."""
+    """One flat row per committed round, in COLUMNS order.
+
+    ``accuracy``/``loss``: on the host's own test set (None without one); ``fed_*``: the
+    federated evaluation, over every account's eval split together (None if turned off).
+    """
     out = []
     for m in committed:
+        federated = m.get("federated") or {}
         out.append(
             {
                 "round": m["round"],
-                "accuracy": round(m["accuracy"], 4),
-                "loss": round(m["loss"], 4),
-                "train_loss": round(m.get("train_loss", float("nan")), 4),
+                "accuracy": _rounded(m.get("accuracy")),
+                "loss": _rounded(m.get("loss")),
+                "fed_accuracy": _rounded(federated.get("accuracy")),
+                "fed_loss": _rounded(federated.get("loss")),
+                "train_loss": _rounded(m.get("train_loss")),
                 "participants": len(m["participants"]),
                 "dropped": ",".join(m.get("dropped", [])) or "-",
                 "clipped": m.get("clipped", 0),
@@ -55,7 +69,7 @@ def write_csv(committed: Sequence[dict], path: Path) -> Path:
 def _settings(cfg: FederationConfig) -> dict:
     """What decides a run's numbers apart from secure aggregation (two runs alike here compare)."""
     dumped = cfg.model_dump(mode="json")
-    return {"seed": cfg.seed, "accounts": [a.name for a in cfg.accounts],
+    return {"seed": cfg.seed, "accounts": [a.name for a in cfg.accounts], "workload": dumped["workload"],
             "partition": dumped["partition"], "training": dumped["training"]}
 
 
@@ -69,6 +83,8 @@ def summary(cfg: FederationConfig, committed: Sequence[dict], *, metrics_csv: Pa
         "rounds_committed": len(table),
         "accuracy": last.get("accuracy"),
         "loss": last.get("loss"),
+        "fed_accuracy": last.get("fed_accuracy"),
+        "fed_loss": last.get("fed_loss"),
         "rounds": table,
         "settings": _settings(cfg),
         "metrics_csv": str(metrics_csv),
@@ -91,12 +107,17 @@ def find_counterpart(doc: dict, run_dir: Path) -> dict | None:
     return max(found, key=lambda item: item[0])[1] if found else None
 
 
+def _nan(value: float | None, scale: float = 1.0) -> float:
+    return float("nan") if value is None else scale * value
+
+
 def _mode(secure: bool) -> str:
     return "secure aggregation" if secure else "plaintext FedAvg"
 
 
 def accuracy_png(committed: Sequence[dict], title: str, baseline: dict | None = None) -> bytes:
-    """Test accuracy and loss per round as a PNG (Agg backend: no display needed).
+    """Accuracy and loss per round as a PNG (Agg backend: no display needed): on the host's test set
+    (if it has one) and federated (over the accounts' eval splits, if evaluated).
 
     ``baseline``: a counterpart's summary (see ``find_counterpart``), drawn dashed.
     """
@@ -112,13 +133,18 @@ def accuracy_png(committed: Sequence[dict], title: str, baseline: dict | None = 
     for table, secure, style, marker in series:
         rounds = [r["round"] for r in table]
         label = _mode(secure)
-        acc_ax.plot(rounds, [100 * r["accuracy"] for r in table], style, marker=marker, label=label)
-        loss_ax.plot(rounds, [r["loss"] for r in table], style, marker=marker, label=f"test, {label}")
+        for key, where, alpha in (("", "host test set", 1.0), ("fed_", "federated", 0.7)):
+            accuracy = [r.get(f"{key}accuracy") for r in table]
+            if all(v is None for v in accuracy):
+                continue  # no host test set, or no federated evaluation
+            acc_ax.plot(rounds, [_nan(v, 100) for v in accuracy], style, marker=marker, alpha=alpha, label=f"{where}, {label}")
+            loss_ax.plot(rounds, [_nan(r.get(f"{key}loss")) for r in table], style, marker=marker, alpha=alpha,
+                         label=f"{where}, {label}")
         train = [(r["round"], r["train_loss"]) for r in table if r.get("train_loss") is not None]
         if train and not any(math.isnan(v) for _, v in train):
-            loss_ax.plot(*zip(*train, strict=True), style, alpha=0.5, label=f"training, {label}")
-    acc_ax.set_ylabel("test accuracy (%)")
-    loss_ax.set_ylabel("cross-entropy loss")
+            loss_ax.plot(*zip(*train, strict=True), style, alpha=0.4, label=f"training, {label}")
+    acc_ax.set_ylabel("accuracy (%)")
+    loss_ax.set_ylabel("loss")
     for ax in (acc_ax, loss_ax):
         ax.set_xlabel("round")
         ax.set_xticks([r["round"] for r in rows(committed)])

@@ -1,8 +1,11 @@
-"""Give each account its private partition (the simulation's stand-in for data already in place).
+"""The demo's simulation step: give each account a part of MNIST, as if it had always held it.
 
-In a real federation every account already holds its data; for MNIST experiments the
-training set is split once and each part is written into that account's own bucket
-under ``data/``. The partition belongs to the account, not to a run: every run on the
+In a real federation every account already holds its data (``fedring data put``), and
+``fedring run`` has no split step. ``fedring demo`` simulates one (``simulate_accounts``):
+the training set is split once and each part written into that account's own bucket under
+``data/`` (``data/images.npy``, ``data/labels.npy``), and the test set the same way
+(``data/eval/features.npy``, ``labels.npy``: each account's eval split, which federated
+evaluation sums). The partition belongs to the account, not to a run: every run on the
 same storage trains on it. Re-running is a no-op when the partition is already there
 with the same scheme and seed; a different request is refused instead of silently mixing.
 
@@ -23,7 +26,7 @@ from fedring.errors import ConfigError, DataError
 from fedring.layout import PARTITION_MANIFEST, manifest, manifest_prefix
 from fedring.ml.data import FILES, Dataset, resolve_source
 from fedring.ml.partition import partition
-from fedring.ml.partition_io import partition_manifest, save_partition
+from fedring.ml.partition_io import partition_manifest, save_eval_split, save_partition
 from fedring.storage import Store, host_store, owner_store
 
 TRAIN_LABELS = FILES[1]  # train-labels-idx1-ubyte.gz
@@ -66,11 +69,11 @@ def check_partition(cfg: FederationConfig, account: str, found: dict, n_images: 
     )
 
 
-def split_data(cfg: FederationConfig, train: Dataset, stores: dict[str, Store]) -> dict[str, dict]:
-    """Write each account's partition unless an identical request already did; return manifests.
+def split_data(cfg: FederationConfig, train: Dataset, stores: dict[str, Store], test: Dataset | None = None) -> dict[str, dict]:
+    """Write each account's partition (and its part of ``test`` as its eval split) unless already there; manifests.
 
-    ``stores`` may hold only some accounts (an organisation's agent places its own part):
-    the split is the same, and only those accounts' parts are written.
+    ``stores`` may hold only some accounts: the split is the same, and only those
+    accounts' parts are written.
     """
     data = train.head(cfg.partition.limit)
     manifests: dict[str, dict] = {}
@@ -96,7 +99,21 @@ def split_data(cfg: FederationConfig, train: Dataset, stores: dict[str, Store]) 
                     seed=cfg.seed,
                     source=f"mnist[:{len(data)}]",
                 )
+    if test is not None:
+        held = test.head(cfg.training.eval_limit)
+        for acct, idx in zip(cfg.accounts, split_indices(cfg, len(held), held.labels), strict=True):
+            if acct.name in stores:
+                save_eval_split(stores[acct.name], Dataset(held.images[idx], held.labels[idx]))
     return manifests
+
+
+def simulate_accounts(cfg: FederationConfig) -> dict[str, int]:
+    """The demo's simulation step: each account's part of MNIST into its own bucket; training examples per account."""
+    from fedring.ml.data import load_mnist
+
+    train, test = load_mnist(cfg.data_dir)
+    stores = {a.name: owner_store(cfg, a.name) for a in cfg.accounts}
+    return {name: m["samples"] for name, m in split_data(cfg, train, stores, test).items()}
 
 
 def _existing_store(cfg: FederationConfig, name: str) -> Store | None:
@@ -177,14 +194,21 @@ def mnist_train_labels(cfg: FederationConfig) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
 
 
-def preflight(cfg: FederationConfig, *, resume: bool = False) -> None:
-    """Check the whole configuration, the data and the split before anything is written.
+def preflight(cfg: FederationConfig, *, resume: bool = False, simulate: bool = False) -> None:
+    """Check the whole configuration, the workload and (``simulate``: the demo's split) the data before anything is written.
 
-    Bad input (a missing data set, an impossible split, a partition that differs from
-    the one an account holds, an unknown run to resume) fails here, before Prefect
-    starts, leaving nothing behind; without torch, in about a second (README).
+    Bad input (a workload that does not import or lacks a verb, a missing data set, an
+    impossible split, a partition that differs from the one an account holds, an unknown
+    run to resume) fails here, before Prefect starts, leaving nothing behind. Resolving
+    the workload builds its model (torch); the rest needs no torch. Each account's own
+    data is checked by the account when it enrols, before anything is committed.
     """
+    from fedring.workloads.federation import federation_workload
+
     check_inputs(cfg, resume=resume)
+    federation_workload(cfg)
+    if not simulate:
+        return
     labels = mnist_train_labels(cfg)[: cfg.partition.limit]
     split_indices(cfg, len(labels), labels)
     for acct in cfg.accounts:

@@ -13,7 +13,8 @@ backing off to once a second, so a request is picked up within about a second), 
    run is refused as superseded (the host has moved on);
 2. runs the stage as a flow run on its own Prefect, named
    ``<run>-round-<n>-<stage>-<account>``: the stage comes from the fixed table below, the
-   configuration (workload, keys, storage) from the agent's own file, never from the request;
+   configuration (workload, keys, storage) from the agent's own file, never from the request
+   (a request names only a sum's purpose, one of three fixed values);
 3. writes its signed status (ok; a declared dropout; an integrity failure; any other
    failure, with the error's class and message) to its outbox, then deletes the request.
 
@@ -56,18 +57,16 @@ from flows.client import (
     client_share_keys,
 )
 from flows.dispatch import is_dropout
-from tasks.advertise import enrol
-from tasks.data import place_own_partition
+from tasks.enrol import enrol
 
 log = logging.getLogger("fedring.agent")
 
 
 @flow(name="client-join", persist_result=False)
 def client_join(cfg: FederationConfig, account: str) -> dict:
-    """Enrol (agent mode): data in place, keys created once and published; the sample count for the roster."""
-    samples = place_own_partition(quote(cfg), account)
-    enrol(quote(cfg), account)
-    return {"samples": samples}
+    """Enrol (agent mode): its data in place checked against its own workload, keys created once and
+    published; the sample count for the roster."""
+    return enrol(quote(cfg), account)
 
 
 # The only code an agent runs: the client flow of each stage (the request supplies data parameters).
@@ -84,8 +83,11 @@ assert tuple(STAGE_FLOWS) == CLIENT_STAGES
 
 
 def flow_run_name(request: StageRequest) -> str:
-    """``<run>-round-<n>-<stage>-<account>`` (a ring hop adds ``-to-<recipient>``)."""
-    name = f"{request.run}-round-{request.rnd}-{request.stage}-{request.account}"
+    """``<run>-round-<n>-<stage>-<account>`` (a ring hop adds ``-to-<recipient>``; a sum without
+    training names its purpose: ``<run>-round-<n>-eval-advertise-<account>``)."""
+    purpose = request.params.get("purpose") or ""
+    stage = f"{purpose}-{request.stage}" if purpose else request.stage
+    name = f"{request.run}-round-{request.rnd}-{stage}-{request.account}"
     return name + (f"-to-{request.params['to']}" if request.stage == "ring-hop" else "")
 
 

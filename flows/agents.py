@@ -79,7 +79,9 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
     for account in accounts:
         request = make_request(cfg.run, rnd, account, stage, params)
         seconds = deadline_seconds(cfg.deadlines, stage, account, last)
-        name = f"{stage}-{account}-round-{rnd}" + (f"-to-{params['to']}" if stage == "ring-hop" else "")
+        purpose = params.get("purpose") or ""
+        name = (f"{purpose}-" if purpose else "") + f"{stage}-{account}-round-{rnd}" + (
+            f"-to-{params['to']}" if stage == "ring-hop" else "")
         futures[account] = await_stage.with_options(task_run_name=name).submit(
             quote(cfg), quote(request), seconds, quote(stop), wait_for=after
         )

@@ -1,4 +1,7 @@
-"""Client flows: each runs one stage of the secure round for one account.
+"""Client flows: each runs one stage of a secure sum for one account.
+
+``purpose`` names the sum: ``""`` a training round, ``"eval"`` its federated evaluation,
+``"stats"`` federated statistics (see ``fedring.round.plan.RoundPlan``).
 
 In the embedded default their bodies run inside the host's round flow (each stage a
 task run, see flows/dispatch.py); in agent mode, each organisation's agent runs them as
@@ -19,59 +22,67 @@ from prefect.utilities.annotations import quote
 from fedring.config import FederationConfig
 from flows.graph import client_step
 from flows.progress import report
-from tasks.advertise import advertise, enrol
+from tasks.advertise import advertise
 from tasks.consistency import sign_survivors
 from tasks.contribute import contribute
+from tasks.enrol import enrol
 from tasks.reveal import reveal
 from tasks.ring import ring_hop
 from tasks.share_keys import share
 
 
+def _named(stage: str, purpose: str) -> str:
+    """A stage's name in progress events: ``advertise``, ``eval advertise``."""
+    return f"{purpose} {stage}" if purpose else stage
+
+
 @flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
-def client_enrol(cfg: FederationConfig, account: str) -> None:
-    """Create this account's identity and keys (once) and publish its signed public keys."""
-    client_step(enrol, quote(cfg), account)
+def client_enrol(cfg: FederationConfig, account: str) -> dict:
+    """Check this account's data against the workload and publish its sample count; its keys (once) if secure."""
+    return client_step(enrol, quote(cfg), account)
 
 
 @flow(name="client-advertise", flow_run_name="{account}-round-{rnd}", persist_result=False)
-def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Round secrets; the signed round key, self-mask commitment and model digest."""
-    report(rnd, "advertise", account)
-    return client_step(advertise, quote(cfg), account, roster, rnd)
+    report(rnd, _named("advertise", purpose), account)
+    return client_step(advertise, quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-share-keys", flow_run_name="{account}-round-{rnd}", persist_result=False)
-def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Accept the round's advertisements; the Shamir shares of the round secrets, sealed and signed."""
-    report(rnd, "share-keys", account)
-    return client_step(share, quote(cfg), account, roster, rnd)
+    report(rnd, _named("share-keys", purpose), account)
+    return client_step(share, quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
-def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
-    """Train → quantise → mask; the masked vector stays sealed in the account."""
-    report(rnd, "contribute", account)
-    return client_step(contribute, quote(cfg), account, roster, rnd)
+def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
+    """Train → quantise → mask (or evaluate / count → mask); the masked vector stays sealed in the account."""
+    report(rnd, _named("contribute", purpose), account)
+    return client_step(contribute, quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
-def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None) -> dict:
+def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, to: str, came_from: str | None = None,
+                    purpose: str = "") -> dict:
     """Open the partial sum, add the masked vector, send the sum to the next hop."""
-    report(rnd, "ring-hop", account)
-    return client_step(ring_hop, quote(cfg), account, roster, rnd, to, came_from)
+    report(rnd, _named("ring-hop", purpose), account)
+    return client_step(ring_hop, quote(cfg), account, roster, rnd, to, came_from, purpose)
 
 
 @flow(name="client-consistency", flow_run_name="{account}-round-{rnd}", persist_result=False)
-def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str]) -> dict:
+def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str], dropped: list[str],
+                       purpose: str = "") -> dict:
     """Check the announced survivor set and sign it."""
-    report(rnd, "consistency", account)
-    return client_step(sign_survivors, quote(cfg), account, roster, rnd, survivors, dropped)
+    report(rnd, _named("consistency", purpose), account)
+    return client_step(sign_survivors, quote(cfg), account, roster, rnd, survivors, dropped, purpose)
 
 
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, survivors: list[str],
-                  dropped: list[str], signatures: dict[str, str]) -> dict:
+                  dropped: list[str], signatures: dict[str, str], purpose: str = "") -> dict:
     """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
-    report(rnd, "reveal", account)
+    report(rnd, _named("reveal", purpose), account)
     decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
-    return client_step(reveal, quote(cfg), account, roster, rnd, survivors, dropped, decoded)
+    return client_step(reveal, quote(cfg), account, roster, rnd, survivors, dropped, decoded, purpose)

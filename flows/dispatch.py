@@ -15,8 +15,10 @@ when the failure means "this account is unavailable": storage unreachable, denie
 without valid credentials after the retries, the account's own refusal
 (``StageRefused``), or no answer from its agent by the deadline (``DeadlineMissed``).
 Anything else stops the round: an ``IntegrityError`` (tampering, replay, a host
-misbehaving) names the account and the stage; any other exception (a bug,
-``ObjectExists``, a missing object) becomes ``StageFailed`` naming both.
+misbehaving) names the account and the stage; bad input (a ``ConfigError``: data,
+workload or model that does not fit) passes as it is, naming the account and the file;
+any other exception (a bug, ``ObjectExists``, a missing object) becomes ``StageFailed``
+naming both.
 
 Decisions are recorded before the round acts on them (``RecordBook``): a rerun replays
 a recorded decision and never dispatches that stage again; a stage whose decision was
@@ -41,6 +43,7 @@ from prefect.states import State
 from prefect.utilities.annotations import quote
 
 from fedring.errors import (
+    ConfigError,
     DeadlineMissed,
     IntegrityError,
     ObjectExists,
@@ -114,7 +117,7 @@ def _from_state(state: State) -> Outcome:
     try:
         state.result(raise_on_failure=True)
     except Exception as exc:
-        if not is_dropout(exc) and isinstance(exc, IntegrityError):
+        if not is_dropout(exc) and isinstance(exc, (IntegrityError, ConfigError)):
             raise
     return Outcome(ok=False, result={}, error=state.message or state.name or "failed")
 
@@ -128,6 +131,8 @@ def run_client(flow: Flow, account: str, mode: Mode, **params: Any) -> Outcome:
         return _dispatch(flow, account, mode, **params)
     except IntegrityError as exc:
         raise IntegrityError(f"{flow.name} of account {account!r}: {exc}") from exc
+    except ConfigError:  # bad input (data, workload, model): it names the account and the file, exit code 2
+        raise
     except Exception as exc:
         raise StageFailed(f"{flow.name} of account {account!r} failed: {type(exc).__name__}: {exc}") from exc
 

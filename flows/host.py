@@ -13,30 +13,64 @@ from fedring.agent import daily_run
 from fedring.config import FederationConfig
 from fedring.errors import ConfigError
 from fedring.lease import RunLease, hold_run
+from fedring.manifest import latest_manifest
 from fedring.report import markdown_summary
+from fedring.round.party import Host
 from fedring.storage import host_store
 from flows.agents import enrol_agents
 from flows.client import client_enrol
 from flows.dispatch import Mode, run_clients
 from flows.execution import resolve, stage_runner
-from flows.plain_round import plain_round
+from flows.plain_round import plain_round, plain_statistics
 from flows.progress import report
 from flows.secure_round import secure_round
+from flows.secure_sum import statistics_sum
 from tasks.advertise import load_host, publish_directory
-from tasks.data import split
-from tasks.run import start, start_secure
+from tasks.enrol import roster as read_roster
+from tasks.run import needs_statistics, start, start_secure
+
+
+def enrol_accounts(cfg: FederationConfig, dispatch: Mode) -> tuple[dict[str, int], Host | None]:
+    """Every account checks its own data and publishes its sample count (and keys, if secure); the roster.
+
+    Nothing is committed before this: bad data or a model that differs fails the run here,
+    naming the account and the file. With agents, a resumed run keeps the roster it started
+    with (an account offline now drops from its rounds by deadline).
+    """
+    if dispatch == "agents":
+        roster = enrol_agents(cfg)
+        if latest_manifest(host_store(cfg), cfg.run) is None:
+            read_roster(cfg)  # every account's model checked against the host's before the run starts
+    else:
+        run_clients(client_enrol, [a.name for a in cfg.accounts], dispatch, cfg=cfg)
+        roster = read_roster(cfg)
+    host = None
+    if cfg.secagg.secure:
+        host = load_host(cfg)
+        publish_directory(quote(host))
+    return roster, host
+
+
+def statistics(cfg: FederationConfig, roster: dict[str, int], host: Host | None, dispatch: Mode) -> list[int]:
+    """Federated statistics over every account's data: a secure sum, or the baseline's plain one."""
+    if host is not None:
+        return statistics_sum(cfg, roster, host, dispatch)
+    return plain_statistics(cfg, list(roster), dispatch)
 
 
 @flow(name="federated-training", flow_run_name="{cfg.run}", persist_result=False)
 def federated_training(cfg: FederationConfig, dispatch: Mode = "embedded") -> dict:
-    """Split the data, enrol the accounts, then train the rounds not yet committed.
+    """Enrol the accounts, then train the rounds not yet committed.
 
-    Secure by default (``cfg.secagg.secure``); the plaintext baseline runs the same
-    data, model and seeds through plain federated averaging. With ``dispatch="agents"``
-    each organisation's agent places its own data and enrols (the host holds no client
-    credentials); the roster is what they report. The whole run holds the run's lease
-    (``fedring.lease``): a second process on the run is refused with ``RunBusy``, and
-    every commit first checks that the lease was not taken over.
+    Each account's data is where it keeps it (``fedring demo`` puts a split of MNIST there
+    first). A workload that declares federated statistics gets a statistics sum before
+    round 1, and its initial model is built from the totals. Secure by default
+    (``cfg.secagg.secure``); the plaintext baseline runs the same data, model and seeds
+    through plain federated averaging. With ``dispatch="agents"`` each organisation's
+    agent checks its own data and enrols (the host holds no client credentials); the
+    roster is what they report. The whole run holds the run's lease (``fedring.lease``):
+    a second process on the run is refused with ``RunBusy``, and every commit first
+    checks that the lease was not taken over.
     """
     with hold_run(host_store(cfg), cfg.run) as lease:  # RunBusy at once while another process drives the run
         return _train(cfg, dispatch, lease)
@@ -47,18 +81,14 @@ def _train(cfg: FederationConfig, dispatch: Mode, lease: RunLease) -> dict:
     if dispatch == "agents" and not cfg.secagg.secure:
         raise ConfigError("secagg.secure: false (the plaintext baseline) runs embedded only; agents run secure rounds")
     execution = resolve(cfg.execution, len(cfg.accounts))
-    roster = enrol_agents(cfg) if dispatch == "agents" else split(cfg)
-    if cfg.secagg.secure:
-        if dispatch != "agents":
-            run_clients(client_enrol, list(roster), dispatch, cfg=cfg)
-        host = load_host(cfg)
-        publish_directory(quote(host))
-        lease.check()  # manifest 0 creates the run: a commit like the others
-        manifest = start_secure(cfg, roster, quote(host))
+    roster, host = enrol_accounts(cfg, dispatch)
+    totals = statistics(cfg, roster, host, dispatch) if needs_statistics(cfg) else None
+    lease.check()  # manifest 0 creates the run: a commit like the others
+    if host is not None:
+        manifest = start_secure(cfg, roster, quote(host), totals)
         round_flow = secure_round
     else:
-        lease.check()
-        manifest = start(cfg, roster)
+        manifest = start(cfg, roster, totals)
         round_flow = plain_round
     done = len(manifest["committed"])
     if done:

@@ -1,8 +1,9 @@
 """What every round does once its model is aggregated: evaluate, commit, report.
 
 Shared by the secure round and the plaintext baseline: the stage clock, the
-survivor check, and the tail (evaluate → metrics → commit → progress event → table
-artifact), so both rounds report the same way.
+survivor check, and the tail (evaluate on the host's test set, if it has one → metrics,
+with the federated evaluation → commit → progress event → table artifact), so both
+rounds report the same way.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class StageClock:
         report(self.rnd, stage, done=True)
 
 
-def require_survivors(rnd: int, stage: str, alive: list[str], everyone: list[str], threshold: int) -> None:
+def require_survivors(rnd: int | str, stage: str, alive: list[str], everyone: list[str], threshold: int) -> None:
     """Fail the round, committing nothing, when fewer than ``threshold`` accounts are left."""
     if len(alive) < threshold:
         missing = [a for a in everyone if a not in alive]
@@ -55,6 +56,7 @@ def finish_round(
     host: Host | None,
     metas: dict[str, dict],
     training: dict,
+    federated: dict | None,
     participants: list[str],
     dropped: list[str],
     bytes_sent: dict[str, int],
@@ -63,15 +65,20 @@ def finish_round(
     """Evaluate the new model, commit the round with its metrics, report it; returns the manifest.
 
     ``metas`` are the participants' public metadata (samples, seconds); ``training`` the
-    totals of their training loss and clipped coordinates (``loss_sum``, ``clipped``);
-    ``host`` opens and signs a sealed model (None in the plaintext baseline).
+    totals of their training sums and clipped coordinates (``loss_sum``, ``correct``,
+    ``examples``, ``clipped``); ``federated`` the federated evaluation of the new model
+    (None when the federation turned it off); ``host`` opens and signs a sealed model
+    (None in the plaintext baseline).
     """
     evaluation = step(evaluate, cfg, model_key, rnd, host)
     clock.lap("evaluate")
+    seen = training["examples"]
     metrics = {
         "round": rnd,
         **evaluation,
-        "train_loss": training["loss_sum"] / sum(m["samples"] for m in metas.values()),
+        **({"federated": federated} if federated is not None else {}),
+        "train_loss": training["loss_sum"] / seen if seen else None,
+        "train_accuracy": training["correct"] / seen if seen else None,
         "participants": participants,
         "dropped": dropped,
         "clipped": training["clipped"],
@@ -84,7 +91,8 @@ def finish_round(
     metrics["seconds"] = sum(clock.seconds.values())
     check_run(host_store(cfg), cfg.run)  # RunBusy if another process took the run over: commit nothing
     manifest = step(commit, cfg, rnd, model_key, metrics, host)
-    report(rnd, "commit", done=True, accuracy=evaluation["accuracy"])
+    report(rnd, "commit", done=True, accuracy=evaluation.get("accuracy"),
+           federated_accuracy=(federated or {}).get("accuracy"))
     kind = "secure round" if host is not None else "round"
     create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows([metrics]), description=f"{kind} {rnd} of run {cfg.run}")
     return manifest

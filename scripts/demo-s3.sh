@@ -2,7 +2,7 @@
 # `make demo-s3`: the federated demo on a real S3-compatible server (Ceph radosgw on loopback).
 # Starts the server, creates a host and 3 client accounts (Ceph tenants, each with its own
 # user and keys), writes a federation file, provisions buckets/roles/policies with
-# `fedring provision`, runs the federation with `fedring run`, and stops the server on exit.
+# `fedring provision`, simulates each account's data and runs the federation with `fedring demo --config`, and stops the server on exit.
 #   usage: scripts/demo-s3.sh [ROUNDS]        (env: FEDRING=path/to/fedring, KEEP=1 keeps files)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,5 +58,5 @@ YAML
 echo "== provisioning (buckets, host-access roles, policies)"
 "$FEDRING" provision --config "$CONFIG" | grep '^\[' || true
 
-echo "== running the federation on S3"
-"$FEDRING" run --config "$CONFIG" --run-dir "$WORK/run"
+echo "== the demo's simulation step (each account's part of MNIST into its own bucket), then the federation on S3"
+"$FEDRING" demo --config "$CONFIG" --run-dir "$WORK/run"

@@ -1,22 +1,16 @@
-"""Tasks of enrolment and the advertise step (see fedring/round/advertise.py)."""
+"""Tasks of the advertise step and the run's key directory (see fedring/round/advertise.py)."""
 
 from __future__ import annotations
 
 from prefect import task
 
 from fedring.config import FederationConfig
+from fedring.layout import round_label
 from fedring.round import advertise as core
-from fedring.round.party import Host, client_party, ensure_keys, host_party
+from fedring.round.party import Host, client_party, host_party
 from fedring.round.plan import RoundPlan
-from fedring.storage import owner_store
 from tasks._log import log_stage
 from tasks._retry import RETRY_OPTIONS
-
-
-@task(name="enrol", task_run_name="enrol-{account}", persist_result=False, **RETRY_OPTIONS)
-def enrol(cfg: FederationConfig, account: str) -> None:
-    """Client: create the account's identity and authority (once) and publish its signed public keys."""
-    ensure_keys(cfg, account, owner_store(cfg, account))
 
 
 @task(name="load-host", task_run_name="load-host", persist_result=False, **RETRY_OPTIONS)
@@ -32,14 +26,14 @@ def publish_directory(host: Host) -> None:
 
 
 @task(name="advertise", task_run_name="advertise-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
-def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
+def advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Client: draw round secrets; publish the signed round key, self-mask commitment and model digest."""
-    result = core.advertise(client_party(cfg, account), RoundPlan.create(cfg, roster, rnd), host=cfg.host.name)
-    log_stage(account, rnd, "advertise", result)
+    result = core.advertise(client_party(cfg, account), RoundPlan.create(cfg, roster, rnd, purpose), host=cfg.host.name)
+    log_stage(account, round_label(rnd, purpose), "advertise", result)
     return result
 
 
-@task(name="relay-advertisements", task_run_name="relay-advertisements-round-{plan.rnd}", persist_result=False, **RETRY_OPTIONS)
+@task(name="relay-advertisements", task_run_name="relay-advertisements-round-{plan.label}", persist_result=False, **RETRY_OPTIONS)
 def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> RoundPlan:
     """Host: give advertisers every advertisement; returns the plan seeded by the advertised keys."""
     seeded, _ = core.relay_advertisements(host, plan, advertised)

@@ -13,9 +13,10 @@ from tasks._retry import RETRY_OPTIONS
 
 
 @task(name="contribute", task_run_name="contribute-{account}-round-{rnd}", persist_result=False, **RETRY_OPTIONS)
-def contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int) -> dict:
-    """Client: train, quantise and mask this account's update; keep the masked vector sealed."""
-    plan = RoundPlan.create(cfg, roster, rnd)
-    result = core.contribute(client_party(cfg, account), plan, training=cfg.training, seed=cfg.seed, host=cfg.host.name)
-    log_stage(account, rnd, "contribute", result)
+def contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
+    """Client: compute this account's vector (train, evaluate or count), mask it; keep the masked vector sealed."""
+    plan = RoundPlan.create(cfg, roster, rnd, purpose)
+    vector = core.vector_for(cfg, plan, host=cfg.host.name)
+    result = core.contribute(client_party(cfg, account), plan, host=cfg.host.name, vector=vector)
+    log_stage(account, plan.label, "contribute", result)
     return result

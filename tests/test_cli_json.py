@@ -27,8 +27,13 @@ def fedring(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_demo_and_run_print_their_final_metrics_as_json(tmp_path: Path) -> None:
+def test_demo_and_run_print_their_final_metrics_as_json(tmp_path: Path, monkeypatch) -> None:
+    from fedring.config import load_config
+    from fedring.split import simulate_accounts
+
     (tmp_path / "federation.yaml").write_text(FILE)
+    monkeypatch.chdir(tmp_path)
+    simulate_accounts(load_config(tmp_path / "federation.yaml"))  # the accounts' data in place: `run` has no split
 
     plain = fedring(tmp_path, "demo", "--plaintext", "--json", *SETTINGS)
     secure = fedring(tmp_path, "run", "-c", "federation.yaml", "--json")

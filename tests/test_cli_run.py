@@ -139,7 +139,7 @@ def test_another_split_of_an_account_is_refused_before_prefect(tmp_path: Path, m
     held = LocalStore(tmp_path / "store", "fedring-account-2", account="account-2")
     save_partition(held, Dataset(train.images[:100], train.labels[:100]), scheme="iid", seed=7, source="mnist[:300]")
 
-    done = fedring(tmp_path, "run", "-c", "federation.yaml")
+    done = fedring(tmp_path, "demo", "-c", "federation.yaml")  # the split is the demo's simulation step
 
     refused(done, "account 'account-2' already holds the partition iid (seed 7, mnist[:300])")
     assert "belongs to the account, not to a run, so a new run id does not change it" in done.stderr

@@ -278,6 +278,8 @@ def fedring_config_kwargs(spec: dict, root: Path) -> dict:
             "learning_rate": spec.get("learning_rate", 1e-3),
         },
         "secagg": {"secure": spec["mode"] == "secure"},
+        # Flower's strategy evaluates centrally only: so does fedring here (the host's test set)
+        "workload": {"name": "mnist", "federated_evaluation": False},
         "storage": {"kind": "local", "root": str(root)},
         # ``at_once`` worker processes, each training one account at a time on its share of the cores
         "execution": {"workers": at_once, "threads": max(1, (os.cpu_count() or 1) // at_once)}

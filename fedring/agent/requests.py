@@ -9,6 +9,8 @@ of the reader's own federation file, never against a key the other side hands ov
     request  kind "stage-request", signer: the host
              context {"run", "round", "account", "request": <name>}
              body    {"stage": <one of CLIENT_STAGES>, "params": {...}}   (canonical JSON)
+             (a stage of a sum without training adds "purpose": "eval" for the federated
+             evaluation of the round's model, "stats" for federated statistics in round 0)
     status   kind "stage-status", signer: the account
              context {"run", "round", "request": <name>}
              body    {"outcome", "result", "error": {"class", "message"} | null,
@@ -36,7 +38,7 @@ from typing import Any
 from fedring.errors import IntegrityError, RequestRefused, UnknownKey
 from fedring.keys import signed
 from fedring.keys.identity import Identity
-from fedring.layout import CLIENT_STAGES, parse_stage_request, request_name, stage_request, stage_status
+from fedring.layout import CLIENT_STAGES, PURPOSES, parse_stage_request, request_name, stage_request, stage_status
 
 REQUEST = "stage-request"
 STATUS = "stage-status"
@@ -53,6 +55,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "consistency": ("roster", "survivors", "dropped"),
     "reveal": ("roster", "survivors", "dropped", "signatures"),
 }
+# A stage of a secure sum without training also names its purpose ("eval", "stats"); a
+# training round's requests carry none, as before there were sums of other purposes.
+PURPOSE = "purpose"
 assert tuple(PARAMS) == CLIENT_STAGES
 
 _DAILY = re.compile(r"^(.+)-(\d{8})$")
@@ -99,7 +104,7 @@ class StageRequest:
 
     @property
     def name(self) -> str:
-        return request_name(self.stage, self.params.get("to"))
+        return request_name(self.stage, self.params.get("to"), self.params.get("purpose", ""))
 
     @property
     def key(self) -> str:
@@ -122,7 +127,10 @@ def make_request(run: str, rnd: int, account: str, stage: str, params: Mapping[s
     """The request for ``stage`` with exactly the parameters that stage takes (host side)."""
     if stage not in PARAMS:
         raise ValueError(f"unknown client stage {stage!r}")
-    return StageRequest(run, rnd, account, stage, {p: params[p] for p in PARAMS[stage]})
+    chosen = {p: params[p] for p in PARAMS[stage]}
+    if params.get(PURPOSE) and stage != "enrol":
+        chosen[PURPOSE] = params[PURPOSE]
+    return StageRequest(run, rnd, account, stage, chosen)
 
 
 def digest(blob: bytes) -> str:
@@ -168,11 +176,16 @@ def _parse_body(body: bytes, run: str, rnd: int, account: str, host: str, accoun
     stage, params = doc["stage"], doc["params"]
     if stage not in PARAMS:
         raise RequestRefused(f"unknown stage {stage!r}; an agent runs only {', '.join(CLIENT_STAGES)}")
-    if (stage == "enrol") != (rnd == 0):
-        raise RequestRefused(f"{stage} in round {rnd}: enrol is round 0, every other stage a round from 1")
-    if not isinstance(params, dict) or set(params) != set(PARAMS[stage]):
+    if not isinstance(params, dict) or set(params) - {PURPOSE} != set(PARAMS[stage]):
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise RequestRefused(f"stage {stage} takes parameters {list(PARAMS[stage])}; the request has {got}")
+    purpose = params.get(PURPOSE, "")
+    if PURPOSE in params and (stage == "enrol" or purpose not in PURPOSES or not purpose):
+        raise RequestRefused(f"purpose {purpose!r}: a stage of a sum names 'eval' or 'stats', a training round none")
+    if purpose == "stats" and rnd != 0:
+        raise RequestRefused(f"{stage} of a statistics sum in round {rnd}: statistics are round 0")
+    if purpose != "stats" and (stage == "enrol") != (rnd == 0):
+        raise RequestRefused(f"{stage} in round {rnd}: enrol is round 0, every other stage a round from 1")
     _check_params(stage, params, account, host, accounts)
     return StageRequest(run, rnd, account, stage, params)
 

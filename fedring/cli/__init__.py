@@ -80,7 +80,7 @@ def _register_commands() -> None:
 
     if app.registered_commands or app.registered_groups:
         return
-    for module in ("run", "accounts", "crypto", "models", "agent"):
+    for module in ("run", "accounts", "crypto", "models", "agent", "data", "stats"):
         importlib.import_module(f"fedring.cli.{module}").register(app)
 
 

@@ -30,7 +30,9 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 LOCAL_TEMPLATE = """\
 # fedring federation file: the embedded default (buckets are directories, no cloud).
-# Validate and run it with `fedring run --config federation.yaml`.
+# Each account keeps its own data in its bucket (`fedring data put --account NAME DIR`); then
+# `fedring run --config federation.yaml`. Or `fedring demo --config federation.yaml` first
+# gives each account a part of MNIST (the demo's simulation step), then runs.
 run: demo                    # run id; running the same id again resumes it
 seed: 0
 # data_dir: /path/to/mnist   # else $FEDRING_DATA, a shared copy, or a download
@@ -48,7 +50,13 @@ accounts:                    # client accounts: each trains on data that never l
     attributes: [member]
     holds: [account-3:member]
 
-partition:
+workload:                    # what the federation trains (docs/workloads.md)
+  name: mnist                # a built-in (mnist, breast-cancer, resnet18-mnist) or package.module:object
+  options: {}                # keyword arguments the workload is created with
+  data_prefix: data/         # where each account keeps its data in its own bucket (`fedring data put`)
+  federated_evaluation: true # each account evaluates every round's model; the host learns totals only
+
+partition:                   # `fedring demo --config` only: how it splits MNIST among the accounts
   scheme: iid                # iid | dirichlet (alpha) | shards (classes_per_account)
   alpha: 0.5
   classes_per_account: 2
@@ -80,10 +88,13 @@ S3_TEMPLATE = """\
 #    --dry-run with its own admin credentials. It prints the JSON to send the others: put
 #    every organisation's `identity` pin (and any role_arn) into your copy of this file.
 # 3. Each organisation: `fedring accounts register --config federation-s3.yaml --account NAME`
-#    saves its own Prefect blocks; clients start `fedring agent --config ... --account NAME`.
+#    saves its own Prefect blocks; each client puts its data into its own bucket
+#    (`fedring data put --account NAME DIR`, checked with `fedring data check`) and starts
+#    `fedring agent --config ... --account NAME`.
 # 4. The host: `fedring run --config federation-s3.yaml --agents`. See docs/deploy.md.
 run: demo-s3
 seed: 0
+workload: {name: mnist}      # a built-in or package.module:object (docs/workloads.md)
 
 host:
   name: host

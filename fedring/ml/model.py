@@ -10,9 +10,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-ARCHITECTURE = "fedring-cnn-v1"
-
-
 class MnistCNN(nn.Module):
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()

@@ -1,4 +1,5 @@
-"""An account's private partition in its own bucket: ``data/images.npy``, ``data/labels.npy``, ``data/manifest.json``.
+"""An account's private partition in its own bucket: ``data/images.npy``, ``data/labels.npy``, ``data/manifest.json``,
+and its eval split ``data/eval/features.npy``, ``data/eval/labels.npy`` (the demo's simulation step).
 
 Plain ``.npy`` bytes are a pure function of the arrays, so writing a partition again
 after a crash puts the same bytes (a no-op on an immutable store) instead of clashing.
@@ -11,7 +12,7 @@ import json
 
 import numpy as np
 
-from fedring.layout import PARTITION_IMAGES, PARTITION_LABELS, PARTITION_MANIFEST
+from fedring.layout import DATA_PREFIX, PARTITION_IMAGES, PARTITION_LABELS, PARTITION_MANIFEST, data_array
 from fedring.ml.data import Dataset
 from fedring.ml.partition import label_histogram
 from fedring.storage import Store
@@ -31,6 +32,12 @@ def save_partition(store: Store, data: Dataset, *, scheme: str, seed: int, sourc
     }
     store.put(PARTITION_MANIFEST, json.dumps(manifest, indent=2).encode())
     return manifest
+
+
+def save_eval_split(store: Store, data: Dataset) -> None:
+    """Write an account's eval split as arrays (``data/eval/features.npy``, ``labels.npy``)."""
+    store.put(data_array(DATA_PREFIX, "eval", "features"), _npy(data.images))
+    store.put(data_array(DATA_PREFIX, "eval", "labels"), _npy(data.labels.astype(np.int64)))
 
 
 def load_partition(store: Store) -> Dataset:

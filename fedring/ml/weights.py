@@ -1,8 +1,11 @@
-"""Models as flat float32 vectors: what travels, is averaged, masked and sealed.
+"""Models as flat float32 vectors, and FedAvg's weighted average of float vectors.
 
 A vector holds every parameter and every batch-norm buffer (running statistics and
-``num_batches_tracked``) in ``state_dict`` order, so averaging a vector averages the
-buffers too. On the wire it is raw little-endian float32: 4 bytes per entry, no framing.
+``num_batches_tracked``) in ``state_dict`` order. The round no longer moves these
+vectors (it moves a workload's state, ``fedring.ml.state``, whose integer buffers are
+never averaged as floats); the Flower comparison (``benchmarks/peers/flower.py``) still
+hands Flower the CNN as one such vector, and ``weighted_average`` averages the float
+section of a state in the plaintext baseline.
 """
 
 from __future__ import annotations
@@ -38,16 +41,6 @@ def load_vector(model: nn.Module, vector: np.ndarray) -> nn.Module:
         offset += n
     model.load_state_dict(new_state)
     return model
-
-
-def to_bytes(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
-
-
-def from_bytes(data: bytes) -> np.ndarray:
-    if len(data) % 4:
-        raise IntegrityError("model bytes are not a whole number of float32 values")
-    return np.frombuffer(data, dtype="<f4").astype(np.float32)
 
 
 def weighted_average(vectors: Sequence[np.ndarray], counts: Sequence[int]) -> np.ndarray:

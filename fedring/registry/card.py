@@ -2,7 +2,11 @@
 
 A card is canonical JSON (sorted keys), written once per version and never changed.
 It is covered by the version's signature, and its ``weights_sha256`` is checked after
-every open, so a card cannot be swapped for a flattering one unnoticed.
+every open, so a card cannot be swapped for a flattering one unnoticed. It names the
+workload the model was trained with (name, options) and the layout of its state (every
+tensor's name, shape and dtype), so that a consumer rebuilds the right module; the
+weights are that state in its compact form (``fedring.ml.state``). Building a card
+imports no torch: ``fedring models list/show/verify`` stay light.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 
 from fedring.errors import ConfigError, IntegrityError
 
-CARD_FORMAT = "fedring-model-card/1"
-CONTENT_TYPE = "application/x-fedring-weights-f32le"
+CARD_FORMAT = "fedring-model-card/2"
+CONTENT_TYPE = "application/x-fedring-model-state"  # fedring.ml.state: b"FRS1", layout digest, float32 and int64
 
 
 def canonical(obj: Any) -> bytes:
@@ -28,26 +32,28 @@ def envelope_context(model: str, version: int) -> dict[str, str | int]:
     return {"registry": model, "version": version, "stage": "share"}
 
 
-def parameter_count() -> int:
-    """Trainable parameters of the reference architecture (421,834 for fedring-cnn-v1)."""
-    from fedring.ml.model import build_model  # torch: only publishing builds a card
-
-    return sum(p.numel() for p in build_model().parameters() if p.requires_grad)
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def round_metrics(committed: list[dict], upto: int, test_images: int | None) -> list[dict]:
-    """Per-round test accuracy and loss (and how many accounts took part) up to round ``upto``."""
-    return [
-        {
+    """Per round up to ``upto``: accuracy and loss on the host's test set (None without one) and federated."""
+    out = []
+    for m in committed:
+        if int(m["round"]) > upto:
+            continue
+        federated = m.get("federated") or {}
+        out.append({
             "round": int(m["round"]),
-            "accuracy": float(m["accuracy"]),
-            "loss": float(m["loss"]),
+            "accuracy": _number(m.get("accuracy")),
+            "loss": _number(m.get("loss")),
+            "test_images": test_images if m.get("accuracy") is not None else None,
+            "federated_accuracy": _number(federated.get("accuracy")),
+            "federated_loss": _number(federated.get("loss")),
+            "federated_examples": federated.get("examples"),
             "participants": len(m.get("participants", [])),
-            "test_images": test_images,
-        }
-        for m in committed
-        if int(m["round"]) <= upto
-    ]
+        })
+    return out
 
 
 def build_card(
@@ -65,14 +71,13 @@ def build_card(
     now: float | None = None,
 ) -> dict:
     """The card of ``version``, from the run's manifest and the plaintext weights."""
-    from fedring.ml.model import ARCHITECTURE
-
     committed = manifest.get("committed", [])
     if not 1 <= rnd <= len(committed):
         raise ConfigError(f"--round {rnd}: run {manifest.get('run')!r} has {len(committed)} committed rounds")
-    architecture = manifest.get("architecture", ARCHITECTURE)
-    if architecture != ARCHITECTURE:
-        raise ConfigError(f"run architecture {architecture!r} is not {ARCHITECTURE!r}, the one this fedring builds")
+    workload = manifest.get("workload")
+    if not isinstance(workload, dict) or "layout" not in workload:
+        raise ConfigError(f"run {manifest.get('run')!r} records no workload and model layout (a run from before "
+                          "workloads): train it again to share it")
     config = manifest.get("config", {})
     eval_limit = config.get("training", {}).get("eval_limit")
     metrics = round_metrics(committed, rnd, eval_limit or 10_000)
@@ -81,9 +86,8 @@ def build_card(
         "format": CARD_FORMAT,
         "model": model,
         "version": version,
-        "architecture": architecture,
-        "parameters": parameter_count(),
-        "weights_entries": len(weights) // 4,
+        "workload": {"name": workload["name"], "options": workload.get("options", {})},
+        "layout": workload["layout"],
         "weights_bytes": len(weights),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
         "content_type": CONTENT_TYPE,
@@ -97,6 +101,7 @@ def build_card(
         "metrics": metrics,
         "accuracy": metrics[-1]["accuracy"],
         "loss": metrics[-1]["loss"],
+        "federated_accuracy": metrics[-1]["federated_accuracy"],
         "policy": policy,
         "envelope_policy": envelope_policy,
         "context": envelope_context(model, version),

@@ -117,7 +117,7 @@ def show(store: Store, ref: ModelRef) -> dict:
 
 
 def listing(store: Store) -> list[dict]:
-    """One row per version: model, version, policy, accuracy, run, round, created, generation.
+    """One row per version: model, version, policy, accuracies (host test set, federated), run, round, created, generation.
 
     Reads only the key listing and the cards (no envelope bytes), so it stays cheap on S3;
     ``show`` adds the epochs each version is currently wrapped to.

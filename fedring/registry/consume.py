@@ -1,8 +1,11 @@
 """Open a shared model and predict: what an authorised consumer runs, Prefect-free.
 
 ``load_model`` verifies the version's signature (no keys needed), opens the envelope
-with the consumer's key ring, checks the weights against the card's SHA-256 and returns
-the network in eval mode. Errors a consumer can act on:
+with the consumer's key ring, checks the weights against the card's SHA-256, builds the
+module of the workload the card names and returns it in eval mode. A built-in workload
+is built from fedring; a user's ``package.module:object`` only when the consumer names it
+too (``workload=``): fedring never imports code because a card names it. Errors a
+consumer can act on:
 
 - ``PolicyNotSatisfied``: the ring lacks attributes; ``missing`` lists, per consumer
   clause, what is missing (the publisher's own ``host:self`` clause is left out);
@@ -24,9 +27,8 @@ from fedring.envelope import open_bytes
 from fedring.envelope_format import Header, Recipient
 from fedring.errors import AttributeRevoked, ConfigError, PolicyNotSatisfied, UnknownKey
 from fedring.keys import KeyRing, identity_attribute
-from fedring.ml.model import ARCHITECTURE, build_model
+from fedring.ml.state import StateLayout
 from fedring.ml.train import to_tensor
-from fedring.ml.weights import from_bytes, load_vector
 from fedring.registry import catalog
 from fedring.registry.card import Card
 from fedring.registry.ref import ModelRef
@@ -66,8 +68,8 @@ def _refusal(ring: KeyRing, header: Header, publisher: str, policy: str) -> Poli
     return PolicyNotSatisfied(policy, missing)
 
 
-def open_weights(store: Store, ref: ModelRef, ring: KeyRing, *, signing_key: bytes | None = None) -> tuple[np.ndarray, catalog.Version]:
-    """The verified plaintext weights of a version, and the version as fetched."""
+def open_weights(store: Store, ref: ModelRef, ring: KeyRing, *, signing_key: bytes | None = None) -> tuple[bytes, catalog.Version]:
+    """The verified plaintext weights (the encoded model state) of a version, and the version as fetched."""
     v = catalog.fetch(store, ref)
     check_version(v, trusted_key(store, signing_key))
     try:
@@ -78,22 +80,46 @@ def open_weights(store: Store, ref: ModelRef, ring: KeyRing, *, signing_key: byt
             raise
         raise refusal from None
     v.card.check_weights(weights)
-    return from_bytes(bytes(weights)), v
+    return bytes(weights), v
+
+
+def build_module(card: Card, weights: bytes, *, workload: str | None = None) -> nn.Module:
+    """The module of the workload ``card`` names, holding ``weights``, in eval mode.
+
+    ``workload``: the consumer's own go-ahead to import a user's workload package; it must
+    be the entry point the card names.
+    """
+    from fedring.workloads import BUILTINS, resolve_workload
+
+    named = card["workload"]
+    name = named["name"]
+    if name not in BUILTINS and workload != name:
+        raise ConfigError(
+            f"model {card['model']}:{card['version']} was trained with the workload {name!r} (a user's package); "
+            f"fedring imports no code a card names: install that package and call "
+            f"fedring.registry.load_model(..., workload={name!r})"
+        )
+    module = resolve_workload(name, named.get("options") or {}).build_model(0)
+    layout = StateLayout.from_description(card["layout"])
+    who = f"model {card['model']}:{card['version']} (workload {name!r})"
+    return layout.load_into(module, layout.decode(weights), who=who).eval()
 
 
 def load_model(store: Store, model: str | ModelRef, keys: KeyRing | str | Path, *,
-               signing_key: bytes | None = None) -> SharedModel:
+               signing_key: bytes | None = None, workload: str | None = None) -> SharedModel:
     """Load ``NAME[:VERSION]`` from the registry in ``store`` as a ``torch.nn.Module``.
 
-    ``keys`` is a ``KeyRing`` or the directory of one (``fedring authority issue --to DIR``).
+    ``keys`` is a ``KeyRing`` or the directory of one (``fedring authority issue --to DIR``);
+    ``workload`` names a user's workload package the card names (see ``build_module``).
     """
     ref = ModelRef.parse(model) if isinstance(model, str) else model
     ring = keys if isinstance(keys, KeyRing) else KeyRing.load(keys)
-    vector, v = open_weights(store, ref, ring, signing_key=signing_key)
-    if v.card["architecture"] != ARCHITECTURE:
-        raise ConfigError(f"model {v.ref} is a {v.card['architecture']!r}; this fedring builds {ARCHITECTURE!r}")
-    module = load_vector(build_model(), vector).eval()
+    weights, v = open_weights(store, ref, ring, signing_key=signing_key)
+    module = build_module(v.card, weights, workload=workload)
     return SharedModel(module, v.card, v.model, v.version, v.generation)
+
+
+DIGIT_WORKLOADS = ("mnist", "resnet18-mnist")  # the built-ins that read 28x28 digits, which ``predict`` takes
 
 
 @torch.no_grad()

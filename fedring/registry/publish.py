@@ -24,7 +24,6 @@ from fedring.errors import ConfigError
 from fedring.manifest import latest_manifest
 from fedring.keys import Identity, PublicDirectory, identity_attribute
 from fedring.layout import check_name, round_model
-from fedring.ml.weights import to_bytes
 from fedring.policy import parse
 from fedring import layout
 from fedring.registry import catalog, signing
@@ -117,6 +116,6 @@ def share(
 
 
 def open_round(party: Party, rnd: int) -> bytes:
-    """The plaintext weights of a committed round, as the host opens them."""
+    """The plaintext weights (the encoded model state) of a committed round, as the host opens them."""
     blob = party.store.get(round_model(party.run, rnd))
-    return to_bytes(open_model(party, blob, rnd=rnd, host=party.name))
+    return open_model(party, blob, rnd=rnd, host=party.name)

@@ -45,19 +45,24 @@ def publish_directory(host: Host) -> None:
         host.view(name).put(directory(host.run), payload)
 
 
+def model_digest(party: Party, plan: RoundPlan, *, host: str) -> str:
+    """The digest of the model the sum is over, as the host signed it ("" for statistics: no model)."""
+    return received_digest(party, plan, host=host) if plan.has_model else ""
+
+
 def round_secrets_of(party: Party, plan: RoundPlan) -> RoundSecrets:
     """This account's secrets of the round: drawn once, then the kept ones (a retry adopts them)."""
-    kept = party.keep(round_secrets(plan.run, plan.rnd), new_round_secrets().to_bytes(), rnd=plan.rnd, stage=Stage.ADVERTISE)
+    kept = party.keep(round_secrets(plan.run, plan.label), new_round_secrets().to_bytes(), rnd=plan.label, stage=Stage.ADVERTISE)
     return RoundSecrets.from_bytes(kept)
 
 
 def advertise(party: Party, plan: RoundPlan, *, host: str) -> dict:
     """Client: publish the signed round key, self-mask commitment and model digest."""
-    rnd, me = plan.rnd, party.name
+    rnd, me = plan.label, party.name
     key = advertisement(plan.run, rnd)
     if party.store.exists(key):
         return {"reused": True, "bytes_sent": 0}
-    digest = received_digest(party, rnd, host=host)
+    digest = model_digest(party, plan, host=host)
     secrets = round_secrets_of(party, plan)
     body = canonical({
         "public_key": public_key_bytes(secrets).hex(),
@@ -89,16 +94,16 @@ def read_view(party: Party, plan: RoundPlan, bundle: bytes, *, checked: bool = F
     statements = decode_bundle(bundle)
     keys, commitments, models = {}, {}, {}
     for name, statement in statements.items():
-        body = json.loads(signed.body(statement) if checked else party.verify(statement, Stage.ADVERTISE, name, rnd=plan.rnd))
+        body = json.loads(signed.body(statement) if checked else party.verify(statement, Stage.ADVERTISE, name, rnd=plan.label))
         keys[name] = bytes.fromhex(body["public_key"])
         commitments[name] = bytes.fromhex(body["commitment"])
         models[name] = body["model"]
     if len(set(models.values())) > 1:
         detail = ", ".join(f"{a}: {d[:12]}" for a, d in sorted(models.items()))
-        raise IntegrityError(f"round {plan.rnd}: the host sent different global models to different accounts ({detail})")
+        raise IntegrityError(f"round {plan.label}: the host sent different global models to different accounts ({detail})")
     if len(keys) < plan.threshold:
         raise IntegrityError(
-            f"round {plan.rnd}: the host relayed {len(keys)} advertisement(s), fewer than the threshold "
+            f"round {plan.label}: the host relayed {len(keys)} advertisement(s), fewer than the threshold "
             f"{plan.threshold}; {party.name} will not mask with so few"
         )
     seeded = plan.seeded(keys)
@@ -112,31 +117,31 @@ def accept_view(party: Party, plan: RoundPlan, *, host: str) -> View:
     member must have advertised the model this account received. Once accepted, the
     view is kept: a host that rewrites the inbox later changes nothing.
     """
-    key = accepted_view(plan.run, plan.rnd)
+    key = accepted_view(plan.run, plan.label)
     if party.store.exists(key):
-        return read_view(party, plan, party.recall(key, rnd=plan.rnd, stage=Stage.SHARES), checked=True)
-    bundle = party.store.get(advertisements_in(plan.run, plan.rnd))
+        return read_view(party, plan, party.recall(key, rnd=plan.label, stage=Stage.SHARES), checked=True)
+    bundle = party.store.get(advertisements_in(plan.run, plan.label))
     view = read_view(party, plan, bundle)
-    own = party.store.get(advertisement(plan.run, plan.rnd))
+    own = party.store.get(advertisement(plan.run, plan.label))
     if decode_bundle(bundle).get(party.name) != own:
-        raise IntegrityError(f"round {plan.rnd}: the host left out or replaced {party.name}'s own advertisement")
-    if view.model != received_digest(party, plan.rnd, host=host):
-        raise IntegrityError(f"round {plan.rnd}: the advertised global model is not the one {party.name} received")
-    kept = party.keep(key, bundle, rnd=plan.rnd, stage=Stage.SHARES)
+        raise IntegrityError(f"round {plan.label}: the host left out or replaced {party.name}'s own advertisement")
+    if view.model != model_digest(party, plan, host=host):
+        raise IntegrityError(f"round {plan.label}: the advertised global model is not the one {party.name} received")
+    kept = party.keep(key, bundle, rnd=plan.label, stage=Stage.SHARES)
     return view if kept == bundle else read_view(party, plan, kept, checked=True)
 
 
 def relay_advertisements(host: Host, plan: RoundPlan, advertised: list[str]) -> tuple[RoundPlan, int]:
     """Host: give every advertiser all advertisements; returns the seeded plan and the bytes moved."""
-    statements = {a: host.view(a, rnd=plan.rnd).get(advertisement(plan.run, plan.rnd)) for a in advertised}
+    statements = {a: host.view(a, rnd=plan.label).get(advertisement(plan.run, plan.label)) for a in advertised}
     bundle = encode_bundle(statements)
     view = read_view(host, plan, bundle)  # the host checks what it relays, as each client will
     for a in advertised:
-        host.view(a, rnd=plan.rnd).put(advertisements_in(plan.run, plan.rnd), bundle)
+        host.view(a, rnd=plan.label).put(advertisements_in(plan.run, plan.label), bundle)
     return view.plan, len(bundle) * len(advertised)
 
 
 def host_view_of(host: Host, plan: RoundPlan, advertised: list[str]) -> View:
     """Host: the round view made of the advertisements it relayed (to unmask with)."""
-    statements = {a: host.view(a, rnd=plan.rnd).get(advertisement(plan.run, plan.rnd)) for a in advertised}
+    statements = {a: host.view(a, rnd=plan.label).get(advertisement(plan.run, plan.label)) for a in advertised}
     return read_view(host, plan, encode_bundle(statements))

@@ -28,7 +28,7 @@ from fedring.round.wire import survivor_set
 def check_survivor_set(view: View, me: str, survivors: list[str], dropped: list[str], *,
                        held_from: set[str], sealed: list[str], came_from: str | None, host: str) -> None:
     """Refuse a survivor set that is malformed, unsafe to reveal for, or contradicts what ``me`` saw."""
-    plan, rnd = view.plan, view.plan.rnd
+    plan, rnd = view.plan, view.plan.label
     surv, drop, members = set(survivors), set(dropped), set(plan.members)
 
     def refuse(why: str) -> None:
@@ -90,7 +90,7 @@ def _check_my_route(view: View, me: str, surv: set[str], sealed: list[str], host
 
 def sign_survivors(party: Party, plan: RoundPlan, *, survivors: list[str], dropped: list[str], host: str) -> dict:
     """Client: check the announced survivor set and sign it (one set per round, never another)."""
-    rnd = plan.rnd
+    rnd = plan.label
     view = accept_view(party, plan, host=host)
     check_survivor_set(view, party.name, survivors, dropped, held_from=set(accept_shares(party, view)),
                        sealed=sealed_to(party, plan), came_from=received_from(party, plan), host=host)
@@ -109,15 +109,15 @@ def collect_signatures(host: Host, plan: RoundPlan, signers: list[str]) -> dict[
     """Host: the signed survivor sets of ``signers`` (each checked against its signer's pin)."""
     found = {}
     for name in signers:
-        blob = host.view(name, rnd=plan.rnd).get(consistency_signature(plan.run, plan.rnd))
-        host.verify(blob, Stage.CONSISTENCY, name, rnd=plan.rnd)
+        blob = host.view(name, rnd=plan.label).get(consistency_signature(plan.run, plan.label))
+        host.verify(blob, Stage.CONSISTENCY, name, rnd=plan.label)
         found[name] = blob
     return found
 
 
 def check_signatures(party: Party, view: View, body: bytes, signatures: dict[str, bytes], survivors: list[str]) -> None:
     """Refuse to reveal unless a strict majority of members signed exactly ``body`` (and are survivors)."""
-    rnd, needed = view.plan.rnd, view.plan.signatures_needed
+    rnd, needed = view.plan.label, view.plan.signatures_needed
     good = []
     for name, blob in sorted(signatures.items()):
         if name in survivors and party.verify(blob, Stage.CONSISTENCY, name, rnd=rnd) == body:

@@ -1,23 +1,76 @@
-"""Evaluate: the accuracy and loss of a round's global model on the host's held-out test set."""
+"""Evaluate a round's new model: federated, on every account's own eval split; and on the host's test set, if any.
+
+Federated evaluation is a secure sum of its own (``RoundPlan.purpose == "eval"``, label
+``"0003-eval"`` for round 3), run after the round's aggregate and before its commit. Each
+account evaluates the new model on its ``eval`` split and adds the sums
+(``fedring.workloads.sums``: examples, correct, loss, the workload's metrics) as exact
+integers; an account without an eval split adds zeros. The host learns the totals over
+the accounts that took part, never one account's accuracy.
+
+The host evaluates on a test set of its own only when the workload has one
+(``test_data``; MNIST does): a consortium usually has none.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import numpy as np
 
-from fedring.ml.data import Dataset
-from fedring.ml.model import build_model
-from fedring.ml.train import evaluate
-from fedring.ml.weights import load_vector
+from fedring.config import FederationConfig
+from fedring.data.examples import AccountData
+from fedring.storage import Store
+from fedring.workloads import sums
+from fedring.workloads.base import Sums
+from fedring.workloads.federation import FederationWorkload, federation_workload
+from fedring.workloads.local import evaluate_local, evaluate_state
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    accuracy: float
-    loss: float
+def evaluation_sums(fw: FederationWorkload, store: Store, state: bytes, *, data: AccountData | None = None) -> np.ndarray:
+    """This account's evaluation sums of the model ``state`` on its own eval split (int64, exact)."""
+    from fedring.round.train import decode_model
+
+    model = decode_model(fw, state, account=store.account)
+    found = evaluate_local(fw.workload, store, model, layout=fw.layout, seed=fw.seed, prefix=fw.prefix, data=data)
+    return sums.encode(found, fw.workload.metrics)
 
 
-def evaluate_vector(vector: np.ndarray, test: Dataset) -> Evaluation:
-    acc, loss = evaluate(load_vector(build_model(), vector), test.images, test.labels)
-    return Evaluation(accuracy=acc, loss=loss)
+def evaluation_vector(party, view, *, cfg: FederationConfig, host: str) -> tuple[dict, np.ndarray]:
+    """Client: the exact words of this account's evaluation sums of the round's new model."""
+    from fedring.round.model import received_model
+    from fedring.secagg import exact
+
+    start = time.perf_counter()
+    fw = federation_workload(cfg)
+    state = received_model(party, view.plan, host=host, digest=view.model)
+    words = exact.to_words(evaluation_sums(fw, party.store, state), f"account {party.name!r}: evaluation sums")
+    return {"seconds": round(time.perf_counter() - start, 3)}, words
+
+
+def evaluation_length(fw: FederationWorkload) -> int:
+    """Values in an evaluation sum: examples, correct, loss_sum and the workload's metrics."""
+    return len(sums.fields(fw.workload.metrics))
+
+
+def federated_metrics(fw: FederationWorkload, totals: np.ndarray, *, participants: list[str], dropped: list[str]) -> dict:
+    """The round's federated evaluation from the summed sums: accuracy, mean loss, examples, metrics."""
+    total: Sums = sums.decode(totals, fw.workload.metrics)
+    return {
+        "accuracy": total.accuracy if total.examples else None,
+        "loss": total.mean_loss if total.examples else None,
+        "examples": total.examples,
+        "correct": total.correct,
+        **{name: value for name, value in total.extra.items()},
+        "participants": participants,
+        "dropped": dropped,
+    }
+
+
+def host_evaluation(cfg: FederationConfig, state: bytes) -> dict:
+    """Accuracy and loss of a global model on the host's own test set; ``{}`` if the workload has none."""
+    fw = federation_workload(cfg)
+    test = fw.test_set(cfg.data_dir, cfg.training.eval_limit)
+    if test is None:
+        return {}
+    found = evaluate_state(fw.workload, fw.layout.decode(state), test, layout=fw.layout, seed=fw.seed)
+    return {"accuracy": found.accuracy, "loss": found.mean_loss}

@@ -30,7 +30,7 @@ from fedring.envelope import open_bytes, seal_bytes
 from fedring.errors import ConfigError, ObjectNotFound
 from fedring.keys import Authority, Identity, KeyRing, PublicDirectory, identity_attribute, new_account_keys, signed
 from fedring.keys.identity import parse_pin
-from fedring.layout import DIRECTORY, PUBLIC_KEYS_PREFIX, accepted_directory, directory, outbox_prefix, public_keys
+from fedring.layout import DIRECTORY, Round, PUBLIC_KEYS_PREFIX, accepted_directory, directory, outbox_prefix, public_keys
 from fedring.round.wire import context, decode_bundle
 from fedring.storage import Store, host_store, host_view, owner_store, sha256_hex
 
@@ -140,34 +140,34 @@ class Party:
     identity: Identity = field(repr=False)
     pins: Mapping[str, bytes] = field(repr=False)
 
-    def seal_to(self, recipient: str, data: bytes, *, rnd: int, stage: str, policy: str | None = None) -> bytes:
+    def seal_to(self, recipient: str, data: bytes, *, rnd: Round, stage: str, policy: str | None = None) -> bytes:
         """Seal ``data`` to one account (or a policy), bound to run, round, stage and both parties."""
         ctx = context(self.run, rnd, stage, sender=self.name, recipient=recipient)
         return bytes(seal_bytes(policy or identity_attribute(recipient), self.directory, data, context=ctx))
 
-    def open_from(self, sender: str, blob: bytes, *, rnd: int, stage: str, recipient: str | None = None) -> bytes:
+    def open_from(self, sender: str, blob: bytes, *, rnd: Round, stage: str, recipient: str | None = None) -> bytes:
         ctx = context(self.run, rnd, stage, sender=sender, recipient=recipient or self.name)
         return bytes(open_bytes(self.keyring, blob, context=ctx))
 
-    def send(self, recipient: str, data: bytes, *, rnd: int, stage: str) -> bytes:
+    def send(self, recipient: str, data: bytes, *, rnd: Round, stage: str) -> bytes:
         """Seal ``data`` to ``recipient`` and sign the envelope: only it reads, anyone can check who wrote."""
         sealed = self.seal_to(recipient, data, rnd=rnd, stage=stage)
         return self.sign(stage, sealed, rnd=rnd, to=recipient)
 
-    def receive(self, sender: str, blob: bytes, *, rnd: int, stage: str) -> bytes:
+    def receive(self, sender: str, blob: bytes, *, rnd: Round, stage: str) -> bytes:
         """The inverse of ``send``: check ``sender``'s signature against its pin, then open."""
         sealed = self.verify(blob, stage, sender, rnd=rnd, to=self.name)
         return self.open_from(sender, sealed, rnd=rnd, stage=stage)
 
-    def sign(self, kind: str, body: bytes, *, rnd: int, **ctx: Any) -> bytes:
+    def sign(self, kind: str, body: bytes, *, rnd: Round, **ctx: Any) -> bytes:
         """A statement of ``kind`` by this account, bound to the run and round (and ``ctx``)."""
         return signed.sign(self.identity, kind, body, {"run": self.run, "round": rnd, **ctx})
 
-    def verify(self, blob: bytes, kind: str, signer: str, *, rnd: int, **ctx: Any) -> bytes:
+    def verify(self, blob: bytes, kind: str, signer: str, *, rnd: Round, **ctx: Any) -> bytes:
         """The body of ``signer``'s statement of ``kind`` for this run and round, checked against its pin."""
         return signed.verify(blob, self.pins, kind=kind, signer=signer, context={"run": self.run, "round": rnd, **ctx})
 
-    def keep(self, key: str, data: bytes, *, rnd: int, stage: str) -> bytes:
+    def keep(self, key: str, data: bytes, *, rnd: Round, stage: str) -> bytes:
         """Store private state sealed to this account itself, unless some is stored already.
 
         Returns the state now stored: ``data``, or what an earlier attempt of the stage
@@ -176,7 +176,7 @@ class Party:
         stored = self.store.put_once(key, self.seal_to(self.name, data, rnd=rnd, stage=stage))
         return self.open_from(self.name, stored, rnd=rnd, stage=stage)
 
-    def recall(self, key: str, *, rnd: int, stage: str) -> bytes:
+    def recall(self, key: str, *, rnd: Round, stage: str) -> bytes:
         return self.open_from(self.name, self.store.get(key), rnd=rnd, stage=stage)
 
 
@@ -186,11 +186,11 @@ class Host(Party):
 
     cfg: FederationConfig = field(repr=False, kw_only=True)
 
-    def view(self, account: str, rnd: int | None = None) -> Store:
+    def view(self, account: str, rnd: Round | None = None) -> Store:
         """``account``'s bucket through the role the host assumes there (session named after ``rnd``)."""
         return host_view(self.cfg, account, rnd=rnd)
 
-    def outbox_bytes(self, account: str, rnd: int) -> int:
+    def outbox_bytes(self, account: str, rnd: Round) -> int:
         """Bytes the account sent in round ``rnd``: everything it put in its outbox for the round."""
         view = self.view(account, rnd)
         return sum(len(view.get(k)) for k in view.list(outbox_prefix(self.run, rnd)))

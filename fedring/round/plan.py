@@ -8,6 +8,7 @@ from functools import cached_property
 
 from fedring.config import FederationConfig
 from fedring.errors import IntegrityError, ProtocolError
+from fedring.layout import Round, round_label
 from fedring.secagg import RingPlan, neighbours, round_seed
 
 
@@ -30,6 +31,11 @@ class RoundPlan:
     so they are known once the round's advertisements are (``seeded``), and differ from
     round to round. Graph and rings are over the round's *members*: the accounts whose
     advertisement the round accepted.
+
+    ``purpose`` says what the secure sum is for: ``""`` a training round (a quantised
+    model update and its exact section), ``"eval"`` the federated evaluation of round
+    ``rnd``'s new model, ``"stats"`` federated statistics (no model). Keys and every signed
+    or sealed context name the sum by its ``label`` (``fedring.layout.round_label``).
     """
 
     run: str
@@ -43,10 +49,12 @@ class RoundPlan:
     frac_bits: int
     members: tuple[str, ...] = ()
     seed: bytes = b""
+    purpose: str = ""
 
     @classmethod
-    def create(cls, cfg: FederationConfig, roster: dict[str, int], rnd: int) -> "RoundPlan":
+    def create(cls, cfg: FederationConfig, roster: dict[str, int], rnd: int, purpose: str = "") -> "RoundPlan":
         names = tuple(sorted(roster))
+        round_label(rnd, purpose)  # refuses an unknown purpose
         return cls(
             run=cfg.run,
             rnd=rnd,
@@ -57,14 +65,30 @@ class RoundPlan:
             rings=min(cfg.secagg.rings, len(names)),
             clip=cfg.secagg.clip,
             frac_bits=cfg.secagg.frac_bits,
+            purpose=purpose,
         )
+
+    @property
+    def label(self) -> Round:
+        """The sum's name in keys and contexts: ``rnd`` for training, ``"0003-eval"`` for a sub-sum."""
+        return round_label(self.rnd, self.purpose)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether the sum is over a global model (training, evaluation) or over data alone (statistics)."""
+        return self.purpose != "stats"
+
+    @property
+    def model_round(self) -> int:
+        """The round whose global model the sum starts from: r - 1 when training round r, r when evaluating it."""
+        return self.rnd - 1 if self.purpose == "" else self.rnd
 
     def seeded(self, public_keys: Mapping[str, bytes]) -> "RoundPlan":
         """This plan once the round's advertised public keys are known: its members, graph and rings."""
         unknown = sorted(set(public_keys) - set(self.roster))
         if unknown:
-            raise IntegrityError(f"round {self.rnd}: advertisements from accounts not in the roster: {', '.join(unknown)}")
-        return replace(self, members=tuple(sorted(public_keys)), seed=round_seed(self.run, self.rnd, public_keys))
+            raise IntegrityError(f"round {self.label}: advertisements from accounts not in the roster: {', '.join(unknown)}")
+        return replace(self, members=tuple(sorted(public_keys)), seed=round_seed(self.run, self.label, public_keys))
 
     @property
     def signatures_needed(self) -> int:
@@ -81,7 +105,7 @@ class RoundPlan:
 
     def _require_seed(self) -> None:
         if not self.seed:
-            raise ProtocolError(f"round {self.rnd}: the graph and rings are known only after advertise (plan.seeded)")
+            raise ProtocolError(f"round {self.label}: the graph and rings are known only after advertise (plan.seeded)")
 
     @cached_property
     def graph(self) -> dict[str, frozenset[str]]:

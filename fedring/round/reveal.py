@@ -26,7 +26,7 @@ def reveal(
     party: Party, plan: RoundPlan, *, survivors: list[str], dropped: list[str], signatures: dict[str, bytes], host: str
 ) -> dict:
     """Client: reveal the self-mask shares of survivors and key shares of the dropped, to the host."""
-    rnd, me = plan.rnd, party.name
+    rnd, me = plan.label, party.name
     out_key = revealed_shares(plan.run, rnd)
     view = accept_view(party, plan, host=host)
     body = survivor_set(survivors, dropped, model=view.model, view=view.digest)
@@ -51,6 +51,6 @@ def collect_reveals(host: Host, plan: RoundPlan, survivors: list[str]) -> dict[s
     """Host: revealer -> owner -> revealed share, each checked against its revealer's pin and opened."""
     revealed = {}
     for s in survivors:
-        blob = host.view(s, rnd=plan.rnd).get(revealed_shares(plan.run, plan.rnd))
-        revealed[s] = decode_bundle(host.receive(s, blob, rnd=plan.rnd, stage=Stage.REVEAL))
+        blob = host.view(s, rnd=plan.label).get(revealed_shares(plan.run, plan.label))
+        revealed[s] = decode_bundle(host.receive(s, blob, rnd=plan.label, stage=Stage.REVEAL))
     return revealed

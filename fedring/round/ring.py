@@ -33,16 +33,16 @@ def my_ring(view: View, me: str) -> tuple[str, ...]:
 
 def sealed_to(party: Party, plan: RoundPlan) -> list[str]:
     """Every recipient this account sealed its partial sum to in this round (from its own outbox)."""
-    prefix = partial_out_prefix(plan.run, plan.rnd)
+    prefix = partial_out_prefix(plan.run, plan.label)
     return [key[len(prefix):] for key in party.store.list(prefix)]
 
 
 def received_from(party: Party, plan: RoundPlan) -> str | None:
     """Whose partial sum this account added its vector to (None: it started its ring's sum, or never hopped)."""
-    key = partial_kept(plan.run, plan.rnd)
+    key = partial_kept(plan.run, plan.label)
     if not party.store.exists(key):
         return None
-    return decode_record(party.recall(key, rnd=plan.rnd, stage=Stage.RING_HOP))[0]["came_from"]
+    return decode_record(party.recall(key, rnd=plan.label, stage=Stage.RING_HOP))[0]["came_from"]
 
 
 def check_route(view: View, me: str, *, host: str, to: str, came_from: str | None, earlier: list[str]) -> None:
@@ -51,13 +51,13 @@ def check_route(view: View, me: str, *, host: str, to: str, came_from: str | Non
     mine = ring.index(me)
     order = {h: i for i, h in enumerate(ring)} | {host: len(ring)}
     if came_from is not None and (came_from not in order or not order[came_from] < mine):
-        raise IntegrityError(f"round {view.plan.rnd}: the host routes {came_from}'s partial sum to {me}, "
+        raise IntegrityError(f"round {view.plan.label}: the host routes {came_from}'s partial sum to {me}, "
                              f"which is not an earlier hop of {me}'s ring")
     if to not in order or not order[to] > mine:
-        raise IntegrityError(f"round {view.plan.rnd}: the host asks {me} to seal its partial sum to {to}, "
+        raise IntegrityError(f"round {view.plan.label}: the host asks {me} to seal its partial sum to {to}, "
                              f"which is not a later hop of its ring nor the host")
     if any(order[to] <= order[e] for e in earlier if e in order and e != to):
-        raise IntegrityError(f"round {view.plan.rnd}: the host asks {me} to seal its partial sum to {to}, "
+        raise IntegrityError(f"round {view.plan.label}: the host asks {me} to seal its partial sum to {to}, "
                              f"back along the ring after it sealed to {', '.join(earlier)}")
 
 
@@ -68,7 +68,7 @@ def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None, h
     live hop). Called again with another ``to`` when the next hop failed: the partial sum kept
     (sealed) in ``private/`` is re-sealed to the new recipient, never added twice.
     """
-    rnd = plan.rnd
+    rnd = plan.label
     out_key = partial_out(plan.run, rnd, to)
     if party.store.exists(out_key):
         return {"reused": True, "bytes_sent": 0}
@@ -91,17 +91,17 @@ def ring_hop(party: Party, plan: RoundPlan, *, to: str, came_from: str | None, h
 
 def relay_partial(host: Host, plan: RoundPlan, *, sender: str, recipient: str) -> int:
     """Host: move ``sender``'s sealed partial sum to ``recipient``'s inbox (or the host's bucket)."""
-    blob = host.view(sender, rnd=plan.rnd).get(partial_out(plan.run, plan.rnd, recipient))
+    blob = host.view(sender, rnd=plan.label).get(partial_out(plan.run, plan.label, recipient))
     if recipient == host.name:
-        host.store.put(ring_sum(plan.run, plan.rnd, sender), blob)
+        host.store.put(ring_sum(plan.run, plan.label, sender), blob)
     else:
-        host.view(recipient, rnd=plan.rnd).put(partial_in(plan.run, plan.rnd, sender), blob)
+        host.view(recipient, rnd=plan.label).put(partial_in(plan.run, plan.label, sender), blob)
     return len(blob)
 
 
 def ring_sums(host: Host, plan: RoundPlan, last_hops: list[str]) -> list[np.ndarray]:
     """Host: each ring's final sum, checked against its last hop's signature and opened."""
-    rnd = plan.rnd
+    rnd = plan.label
     return [
         u32_from_bytes(host.receive(s, host.store.get(ring_sum(plan.run, rnd, s)), rnd=rnd, stage=Stage.RING_HOP))
         for s in last_hops

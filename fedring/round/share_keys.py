@@ -30,21 +30,21 @@ def own_shares(party: Party, view: View) -> dict[str, bytes]:
     plan, me = view.plan, party.name
     made = make_shares(
         round_secrets_of(party, plan), me=me, holders=plan.holders(me), threshold=plan.threshold,
-        run=plan.run, rnd=plan.rnd, roster=list(plan.roster),
+        run=plan.run, rnd=plan.label, roster=list(plan.roster),
     )
-    kept = party.keep(made_shares(plan.run, plan.rnd), encode_bundle(made), rnd=plan.rnd, stage=Stage.SHARES)
+    kept = party.keep(made_shares(plan.run, plan.label), encode_bundle(made), rnd=plan.label, stage=Stage.SHARES)
     return decode_bundle(kept)
 
 
 def share(party: Party, plan: RoundPlan, *, host: str) -> dict:
     """Client: publish the shares of this round's secrets, each sealed to its holder and signed."""
-    out_key = shares_out(plan.run, plan.rnd)
+    out_key = shares_out(plan.run, plan.label)
     if party.store.exists(out_key):
         return {"reused": True, "bytes_sent": 0}
     view = accept_view(party, plan, host=host)
     made = own_shares(party, view)
     bundle = encode_bundle({
-        holder: party.send(holder, blob, rnd=plan.rnd, stage=Stage.SHARES)
+        holder: party.send(holder, blob, rnd=plan.label, stage=Stage.SHARES)
         for holder, blob in made.items() if holder != party.name
     })
     stored = party.store.put_once(out_key, bundle)
@@ -59,15 +59,15 @@ def relay_shares(host: Host, plan: RoundPlan, shared: list[str]) -> int:
     """
     held: dict[str, dict[str, bytes]] = {a: {} for a in shared}  # holder -> owner -> signed sealed share
     for owner in shared:
-        bundle = decode_bundle(host.view(owner, rnd=plan.rnd).get(shares_out(plan.run, plan.rnd)))
+        bundle = decode_bundle(host.view(owner, rnd=plan.label).get(shares_out(plan.run, plan.label)))
         for holder, blob in bundle.items():
             if holder in held and holder in plan.graph[owner]:
-                host.verify(blob, Stage.SHARES, owner, rnd=plan.rnd, to=holder)
+                host.verify(blob, Stage.SHARES, owner, rnd=plan.label, to=holder)
                 held[holder][owner] = blob
     moved = 0
     for holder, shares in held.items():
         payload = encode_bundle(shares)
-        host.view(holder, rnd=plan.rnd).put(shares_in(plan.run, plan.rnd), payload)
+        host.view(holder, rnd=plan.label).put(shares_in(plan.run, plan.label), payload)
         moved += len(payload)
     return moved
 
@@ -79,19 +79,19 @@ def accept_shares(party: Party, view: View) -> dict[str, bytes]:
     accepted set is kept, so every later stage holds the same shares.
     """
     plan, me = view.plan, party.name
-    key = held_shares(plan.run, plan.rnd)
+    key = held_shares(plan.run, plan.label)
     if party.store.exists(key):
-        return decode_bundle(party.recall(key, rnd=plan.rnd, stage=Stage.CONTRIBUTE))
-    relayed = decode_bundle(party.store.get(shares_in(plan.run, plan.rnd)))
+        return decode_bundle(party.recall(key, rnd=plan.label, stage=Stage.CONTRIBUTE))
+    relayed = decode_bundle(party.store.get(shares_in(plan.run, plan.label)))
     strangers = sorted(set(relayed) - plan.graph[me])
     if strangers:
-        raise IntegrityError(f"round {plan.rnd}: the host relayed shares to {me} from non-neighbours {', '.join(strangers)}")
+        raise IntegrityError(f"round {plan.label}: the host relayed shares to {me} from non-neighbours {', '.join(strangers)}")
     for owner, blob in relayed.items():
-        party.verify(blob, Stage.SHARES, owner, rnd=plan.rnd, to=me)
-    kept = party.keep(key, encode_bundle(relayed), rnd=plan.rnd, stage=Stage.CONTRIBUTE)
+        party.verify(blob, Stage.SHARES, owner, rnd=plan.label, to=me)
+    kept = party.keep(key, encode_bundle(relayed), rnd=plan.label, stage=Stage.CONTRIBUTE)
     return decode_bundle(kept)
 
 
 def open_share(party: Party, view: View, owner: str, blob: bytes) -> bytes:
     """One accepted share of ``owner``'s secrets, opened."""
-    return party.receive(owner, blob, rnd=view.plan.rnd, stage=Stage.SHARES)
+    return party.receive(owner, blob, rnd=view.plan.label, stage=Stage.SHARES)

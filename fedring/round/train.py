@@ -1,21 +1,34 @@
-"""The train step: an account trains a copy of the global model on its own partition.
+"""The train step: an account trains the global model on its own data, through the federation's workload.
 
-Shared by the secure round (``contribute``) and the plaintext baseline (``plain``). The
-training seed is a function of (seed, account, round), so a rerun trains the same way.
+``training_vector`` is what an account adds to a training round's secure sum:
+
+    q   = quantise(w_i.floats - w.floats, weight p_i, clip c, f fractional bits)   (float section)
+    e   = [ w_i.ints - w.ints | examples, correct, loss_sum | clipped ]            (exact section)
+
+the exact section as int64 values, each four 16-bit limbs (``fedring.secagg.exact``):
+integer buffers (batch norm's ``num_batches_tracked``) advance by the rounded mean
+increment, never averaged as floats (``fedring.ml.state``); the training sums are those of
+the last local epoch (``fedring.workloads.sums``: counts exact, the loss in 2^-20 steps).
+The host learns only their totals over the survivors (``read_section``).
+
+The training seed is a function of (seed, account, round), so a rerun trains the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
-from fedring.config import TrainingConfig
-from fedring.ml.model import build_model
-from fedring.ml.partition_io import load_partition
-from fedring.ml.train import TrainResult, train
-from fedring.ml.weights import load_vector, to_vector
-from fedring.storage import Store
+from fedring.config import FederationConfig
+from fedring.errors import IntegrityError, StateMismatch
+from fedring.ml.state import ModelState, StateLayout, int_increment
+from fedring.secagg import exact, quantise
+from fedring.workloads import sums
+from fedring.workloads.base import Sums
+from fedring.workloads.federation import FederationWorkload, federation_workload
+from fedring.workloads.local import LocalUpdate, train_local
 
 
 def round_seed(seed: int, account: str, rnd: int) -> int:
@@ -24,19 +37,56 @@ def round_seed(seed: int, account: str, rnd: int) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
-def train_on_partition(
-    store: Store, global_vector: np.ndarray, *, training: TrainingConfig, seed: int, rnd: int
-) -> tuple[np.ndarray, TrainResult]:
-    """Train a copy of the global model on this account's data; return the new vector."""
-    data = load_partition(store)
-    model = load_vector(build_model(), global_vector)
-    result = train(
-        model,
-        data.images,
-        data.labels,
-        epochs=training.local_epochs,
-        batch_size=training.batch_size,
-        learning_rate=training.learning_rate * training.lr_decay ** (rnd - 1),
-        seed=round_seed(seed, store.account, rnd),
-    )
-    return to_vector(model), result
+def decode_model(fw: FederationWorkload, state: bytes, *, account: str) -> ModelState:
+    """A global model's bytes as this account's own workload reads them; a different model is refused."""
+    try:
+        return fw.layout.decode(state)
+    except StateMismatch as exc:
+        raise StateMismatch(
+            f"account {account!r}: workload {fw.name!r} in its own federation file builds another model than the "
+            f"federation's: {exc}"
+        ) from None
+
+
+def section(start: ModelState, update: LocalUpdate, clipped: int) -> np.ndarray:
+    """The exact section (int64) an account adds after its quantised floats."""
+    tail = np.array([clipped], dtype=np.int64)
+    return np.concatenate([int_increment(start.ints, update.state.ints), sums.encode(update.sums, {}), tail])
+
+
+def section_size(layout: StateLayout) -> int:
+    """Values in the exact section of a training round's vector."""
+    return layout.int_size + len(sums.fields({})) + 1
+
+
+@dataclass(frozen=True)
+class TrainingTotals:
+    """The survivors' totals from the exact section: integer increments, training sums, clipped count."""
+
+    increments: np.ndarray
+    sums: Sums
+    clipped: int
+
+
+def read_section(totals: np.ndarray, layout: StateLayout) -> TrainingTotals:
+    """Split the exact section's int64 totals (``exact.from_words`` of the summed words)."""
+    if totals.shape != (section_size(layout),):
+        raise IntegrityError(f"the exact section holds {totals.size} values, {section_size(layout)} expected")
+    i = layout.int_size
+    return TrainingTotals(totals[:i], sums.decode(totals[i:-1], {}), int(totals[-1]))
+
+
+def training_vector(party, view, *, cfg: FederationConfig, host: str) -> tuple[dict, np.ndarray]:
+    """Client: train the global model on this account's data; the quantised update and its exact section."""
+    from fedring.round.model import received_model
+
+    plan, me = view.plan, party.name
+    fw = federation_workload(cfg)
+    start = decode_model(fw, received_model(party, plan, host=host, digest=view.model), account=me)
+    update = train_local(fw.workload, party.store, start, layout=fw.layout, training=cfg.training, seed=cfg.seed,
+                         rnd=plan.rnd, prefix=fw.prefix)
+    q, clipped = quantise(update.state.floats - start.floats, weight=plan.weight(me), clip=plan.clip,
+                          frac_bits=plan.frac_bits)
+    words = exact.to_words(section(start, update, clipped), f"account {me!r}: training section")
+    meta = {"samples": update.samples, "train_seconds": round(update.seconds, 3)}
+    return meta, np.concatenate([q, words])

@@ -26,7 +26,7 @@ from fedring.keys.signed import canonical
 PARTICIPANTS = "participants"  # recipient named in the global model's envelope context
 
 
-def context(run: str, rnd: int, stage: str, *, sender: str, recipient: str) -> dict[str, str | int]:
+def context(run: str, rnd: int | str, stage: str, *, sender: str, recipient: str) -> dict[str, str | int]:
     """The associated context of a protocol envelope."""
     return {"run": run, "round": rnd, "stage": stage, "from": sender, "to": recipient}
 

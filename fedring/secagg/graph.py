@@ -51,7 +51,7 @@ def seeded_permutation(names: Sequence[str], *, seed: bytes, label: str) -> list
     return sorted(names, key=lambda n: hashlib.sha256(prefix + context_bytes(n)).digest())
 
 
-def round_seed(run: str, rnd: int, public_keys: Mapping[str, bytes]) -> bytes:
+def round_seed(run: str, rnd: int | str, public_keys: Mapping[str, bytes]) -> bytes:
     """A public per-round seed nobody picks alone: SHA-256 over run, round and every
     advertised public key (computable by all once the advertise stage is over)."""
     h = hashlib.sha256(b"fedring/secagg/round-seed/v1" + context_bytes(run, rnd))

@@ -85,7 +85,7 @@ def public_key_bytes(secrets: RoundSecrets) -> bytes:
     return secrets.ecc_key().public_key().export_key(format="raw")
 
 
-def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, rnd: int, a: str, b: str) -> bytes:
+def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, rnd: int | str, a: str, b: str) -> bytes:
     """The 32-byte seed s_ab shared by accounts ``a`` and ``b``; symmetric in (a, b).
 
     ``my_secret`` is this side's RoundSecrets, or a bare 32-byte private key (the
@@ -107,7 +107,7 @@ def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, 
     return HKDF(shared, 32, salt=b"", hashmod=SHA256, context=info)
 
 
-def self_commitment(self_seed: bytes, *, run: str, rnd: int, owner: str) -> bytes:
+def self_commitment(self_seed: bytes, *, run: str, rnd: int | str, owner: str) -> bytes:
     """SHA-256 commitment to an account's self-mask seed b_i, bound to run, round and owner.
 
     Advertised (signed) before anyone masks, so the host can tell a wrong share of b_i

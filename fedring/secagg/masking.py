@@ -33,7 +33,7 @@ def mask(
     peers_public: Mapping[str, bytes],
     neighbours: Iterable[str],
     run: str,
-    rnd: int,
+    rnd: int | str,
     inplace: bool = False,
 ) -> np.ndarray:
     """Return the masked vector y (uint32) of ``me``'s quantised update ``q``.

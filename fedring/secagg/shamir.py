@@ -66,10 +66,14 @@ def _parts(data: bytes, pos: int, count: int) -> tuple[list[bytes], int]:
     return out, pos
 
 
-def _rnd(raw: bytes) -> int:
-    if len(raw) != 8:
-        raise IntegrityError("malformed share")
-    return struct.unpack(">Q", raw)[0]
+def _rnd(raw: bytes) -> int | str:
+    """A round number (8 bytes, as ``context_bytes`` packs it) or a sub-sum's label (never 8 bytes)."""
+    if len(raw) == 8:
+        return struct.unpack(">Q", raw)[0]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IntegrityError("malformed share") from None
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class ShareBundle:
     """What ``holder`` keeps of ``owner``'s secrets: its shares of b_owner and a_owner."""
 
     run: str
-    rnd: int
+    rnd: int | str
     owner: str
     holder: str
     index: int
@@ -106,7 +110,7 @@ class RevealedShare:
     """One share ``holder`` reveals to the host: of b_owner (kind "b") or a_owner (kind "a")."""
 
     run: str
-    rnd: int
+    rnd: int | str
     owner: str
     holder: str
     kind: str
@@ -162,7 +166,7 @@ def make_shares(
     holders: Sequence[str],
     threshold: int,
     run: str,
-    rnd: int,
+    rnd: int | str,
     roster: Sequence[str],
 ) -> dict[str, bytes]:
     """Split b_me and a_me t-of-len(holders); return one ShareBundle blob per holder.
@@ -190,7 +194,7 @@ def reveal(
     survivors: Iterable[str],
     dropped: Iterable[str],
     run: str,
-    rnd: int,
+    rnd: int | str,
     previous: Mapping[str, bytes] | None = None,
 ) -> dict[str, bytes]:
     """Return owner -> RevealedShare blob: b-share of each surviving owner, a-share of each dropped one.
@@ -245,7 +249,7 @@ def reconstruct(
     kind: str,
     threshold: int,
     run: str,
-    rnd: int,
+    rnd: int | str,
     roster: Sequence[str] | None = None,
 ) -> bytes:
     """Rebuild owner's 32-byte secret of ``kind`` ("b" or "a") from revealer -> RevealedShare blob.

@@ -57,7 +57,7 @@ def unmask(
     neighbours: Mapping[str, frozenset[str]],
     threshold: int,
     run: str,
-    rnd: int,
+    rnd: int | str,
     commitments: Mapping[str, bytes] | None = None,
 ) -> np.ndarray:
     """Return sum_{survivors} q_i (uint32) from the ring sums and the revealed shares.

@@ -18,6 +18,7 @@ from fedring.errors import IntegrityError, StageFailed
 from fedring.keys import Identity, signed
 from fedring.layout import REQUESTS_PREFIX, STATUS_PREFIX, stage_request, stage_status
 from fedring.round.party import load_identity
+from fedring.split import simulate_accounts
 from fedring.storage import owner_store
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -32,6 +33,7 @@ def _cfg(tmp_path, run: str, **deadlines):
     )
     for name in ("host", *ACCOUNTS):  # what `fedring identity show` does on each organisation's machine
         load_identity(cfg, name)
+    simulate_accounts(cfg)  # each organisation's data in place in its own bucket
     return cfg
 
 
@@ -82,7 +84,13 @@ def test_a_secure_round_through_agents_commits_with_stages_as_flow_runs_and_edge
             assert runs[f"agents-ok-round-0-enrol-{a}"] == "COMPLETED"
             for stage in ("advertise", "share-keys", "contribute", "consistency", "reveal"):
                 assert runs[f"agents-ok-round-1-{stage}-{a}"] == "COMPLETED", (stage, a, runs)
-        assert sum(1 for n in runs if "-ring-hop-" in n) == 3
+        assert sum(1 for n in runs if "-ring-hop-" in n and "-eval-" not in n) == 3
+        # the federated evaluation of round 1's model: a secure sum of its own, through the agents too
+        for a in ACCOUNTS:
+            for stage in ("advertise", "share-keys", "contribute", "consistency", "reveal"):
+                assert runs[f"agents-ok-round-1-eval-{stage}-{a}"] == "COMPLETED", (stage, a, runs)
+        assert sum(1 for n in runs if "-eval-ring-hop-" in n) == 3
+        assert manifest["committed"][0]["federated"]["examples"] == 500  # eval_limit, split over the accounts
         # The round flow shows each remote stage as a task run that waited for the previous stage's.
         (round_run,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["agents-ok-round-1"])))
         tasks = {}

@@ -69,6 +69,7 @@ def _set_up(orgs, ceph) -> "Organisations":
     documents = {d["account"]: d for d in (json.loads(s.stdout) for s in sent)}
     assert documents["account-2"]["role_arn"] == f"arn:aws:iam::{ceph.principals['account-2'].tenant}:role/agents-host-access"
     pins = {name: d["identity"] for name, d in documents.items()}
+    _data_in_place(ceph)
     for org in orgs.values():  # each puts every pin it received into its own copy
         write(org.config, federation(ceph, pins=pins))
     registered = parallel(list(orgs.values()),
@@ -78,6 +79,17 @@ def _set_up(orgs, ceph) -> "Organisations":
     for name in CLIENTS:
         orgs[name].start_agent()
     return Organisations(orgs, ceph, pins)
+
+
+def _data_in_place(ceph) -> None:
+    """Each client organisation's data in its own bucket, with its own credentials, as `fedring data put` leaves it."""
+    from fedring.ml.data import load_mnist
+    from fedring.split import split_data
+
+    cfg = FederationConfig.model_validate(federation(ceph))
+    train, test = load_mnist()
+    for name in CLIENTS:
+        split_data(cfg, train, {name: owner_store(cfg, name, session=ceph.principals[name].session())}, test)
 
 
 class Organisations:

@@ -67,7 +67,20 @@ def test_known_runs(run, known):
     assert known_run("demo", run) is known
 
 
+@pytest.mark.parametrize("stage", [s for s in CLIENT_STAGES if s != "enrol"])
+@pytest.mark.parametrize("purpose,rnd", [("eval", 3), ("stats", 0)])
+def test_a_stage_of_a_sum_without_training_names_its_purpose(stage, purpose, rnd):
+    request = make_request("demo", rnd, "alpha", stage, {**PARAMS_OK, "purpose": purpose})
+    found = _check(request.sign(HOST), request.key)
+    assert found == request and found.params["purpose"] == purpose
+    assert found.name.startswith(f"{purpose}-{stage}")  # its own request and status keys, apart from training's
+
+
 REFUSALS = [
+    ("a purpose that is not a sum's", lambda: _forge("demo", 1, "contribute", {"stage": "contribute", "params": {"roster": ROSTER, "purpose": "train"}}),
+     "purpose 'train': a stage of a sum names 'eval' or 'stats', a training round none"),
+    ("statistics after round 0", lambda: _forge("demo", 2, "stats-contribute", {"stage": "contribute", "params": {"roster": ROSTER, "purpose": "stats"}}),
+     "contribute of a statistics sum in round 2: statistics are round 0"),
     ("a key not pinned for the host", lambda: _forge("demo", 1, "contribute", {"stage": "contribute", "params": {"roster": ROSTER}}, by=IMPOSTOR),
      "not a request signed by the pinned key of host 'host': a stage-request statement from host: the signature is not made by host's pinned identity key"),
     ("an unknown run", lambda: _forge("other", 1, "contribute", {"stage": "contribute", "params": {"roster": ROSTER}}),

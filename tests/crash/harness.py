@@ -63,7 +63,11 @@ class Place:
 
 
 def local_place(base: Path, *, run: str = "crash", secure: bool = True) -> Place:
-    """Three accounts on LocalStore under ``base``, 300 images, 2 rounds, 100 test images."""
+    """Three accounts on LocalStore under ``base``, 300 images, 2 rounds, 100 test images.
+
+    Each account's data is in place before the run (the demo's simulation step, outside
+    the traced process): ``fedring run`` has no split step.
+    """
     config = {
         "run": run,
         "seed": 0,
@@ -72,7 +76,15 @@ def local_place(base: Path, *, run: str = "crash", secure: bool = True) -> Place
         "secagg": {"secure": secure},
         "storage": {"kind": "local", "root": str(base / "storage")},
     }
-    return Place(base, config)
+    return _with_data(Place(base, config))
+
+
+def _with_data(place: Place) -> Place:
+    from fedring.split import simulate_accounts
+
+    with _environ(place.env):
+        simulate_accounts(place.cfg)
+    return place
 
 
 def s3_place(base: Path, fed: Any, *, run: str, keys: Path, secure: bool = True) -> Place:
@@ -87,7 +99,7 @@ def s3_place(base: Path, fed: Any, *, run: str, keys: Path, secure: bool = True)
     for name, principal in fed.server.principals.items():
         prefix = f"FEDRING_{name.upper().replace('-', '_')}"
         env |= {f"{prefix}_ACCESS_KEY_ID": principal.access_key, f"{prefix}_SECRET_ACCESS_KEY": principal.secret_key}
-    return Place(base, config, env)
+    return _with_data(Place(base, config, env))
 
 
 @dataclass
@@ -156,7 +168,6 @@ def outcome(place: Place) -> dict[str, Any]:
     """What the run committed: per round (0 = initial) the plaintext model's SHA-256; participants, dropped."""
     from fedring.layout import round_model
     from fedring.manifest import latest_manifest
-    from fedring.ml.weights import from_bytes
     from fedring.storage import host_store
 
     cfg = place.cfg
@@ -171,14 +182,13 @@ def outcome(place: Place) -> dict[str, Any]:
                 from fedring.round.model import open_model
                 from fedring.round.party import host_party
 
-                vector = open_model(host_party(cfg), blob, rnd=rnd, host=cfg.host.name)
-            else:
-                vector = from_bytes(blob)
-            models.append(hashlib.sha256(vector.tobytes()).hexdigest())
+                blob = open_model(host_party(cfg), blob, rnd=rnd, host=cfg.host.name)
+            models.append(hashlib.sha256(blob).hexdigest())  # the workload's encoded state
     return {
         "models": models,
         "participants": [m["participants"] for m in committed],
         "dropped": [m["dropped"] for m in committed],
+        "federated": [m.get("federated") for m in committed],  # the federated evaluation's totals
     }
 
 
@@ -205,6 +215,7 @@ def kind(write: dict[str, Any], *, run: str, accounts: tuple[str, ...] = ACCOUNT
     who = "host" if write["bucket"].endswith(host) else "client"
     key = key.replace(f"/{run}/", "/<run>/")
     key = re.sub(r"/(?!0000/)\d{4}(?=/)", "/<r>", key)
+    key = re.sub(r"/(?!0000-)\d{4}-(eval|stats)(?=/)", r"/<r>-\1", key)  # a sum without training
     key = re.sub(r"/manifest/(?!0000)\d{4}\.json$", "/manifest/<r>.json", key)
     key = re.sub(r"public/keys/.*", "public/keys/*", key)
     for name in (*accounts, host):

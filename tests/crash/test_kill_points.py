@@ -7,6 +7,10 @@ kind, and the run's last write), secure and plain, on LocalStore; a sample on S3
 Each kill point costs two runs of the command (about a minute here), so ``make test``
 runs one point per stage (``SAMPLE``); the others carry the ``sweep`` marker and run with
 ``make test PYTEST_ARGS='-m sweep'`` or ``benchmarks/bench_crash.py``.
+
+The federated evaluation of each round is a secure sum of its own, whose objects are the
+training sum's kinds under the label ``<r>-eval``; its sample points are the masked
+evaluation sums and the unmasked totals.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ from tests.crash.harness import Reference, kinds_of, local_place, outcome, run_c
 pytestmark = pytest.mark.slow
 
 # Every kind of object a secure run writes (the first of each kind is a kill point).
-SECURE_KINDS = [
-    "client data/images.npy",
-    "client data/labels.npy",
-    "client data/manifest.json",
+TRAINING_KINDS = [
     "client public/keys/*",
+    "client outbox/<run>/0000/enrol/data.json",
     "host public/keys/*",
     "client inbox/<run>/0000/directory/keys.json",
+    "client private/<run>/0000/directory/accepted",
     "host runs/<run>/rounds/0000/model",
     "host runs/<run>/rounds/0000/model.sig",
     "host runs/<run>/manifest/0000.json",
@@ -63,10 +66,13 @@ SECURE_KINDS = [
     "host runs/<run>/rounds/<r>/metrics.json",
     "host runs/<run>/manifest/<r>.json",
 ]
+_SUM = [k for k in TRAINING_KINDS if "/<r>/" in k and "aggregate" not in k and not k.startswith("host runs/<run>/rounds/<r>/m")]
+EVAL_KINDS = [k.replace("/<r>/", "/<r>-eval/") for k in _SUM] + ["host runs/<run>/rounds/<r>-eval/unmask/totals.json"]
+SECURE_KINDS = TRAINING_KINDS + EVAL_KINDS
 
 # One kill point per stage of the round, in the order the run writes them.
 SAMPLE = {
-    "client data/manifest.json",
+    "client outbox/<run>/0000/enrol/data.json",
     "host runs/<run>/manifest/0000.json",
     "client private/<run>/<r>/advertise/secrets",
     "client outbox/<run>/<r>/shares/bundle",
@@ -76,6 +82,9 @@ SAMPLE = {
     "client outbox/<run>/<r>/reveal/shares",
     "host runs/<run>/rounds/<r>/metrics.json",
     "client outbox/<run>/<r>/update/model",
+    "client private/<run>/<r>-eval/contribute/masked",
+    "host runs/<run>/rounds/<r>-eval/unmask/totals.json",
+    "client outbox/<run>/<r>-eval/update/sums.json",
     "last write",
 }
 
@@ -86,15 +95,16 @@ def points(kinds: list[str]) -> list:
 
 
 PLAIN_KINDS = [
-    "client data/images.npy",
-    "client data/labels.npy",
-    "client data/manifest.json",
+    "client outbox/<run>/0000/enrol/data.json",
     "host runs/<run>/rounds/0000/model",
     "host runs/<run>/manifest/0000.json",
     "client inbox/<run>/<r>/global/model",
     "client outbox/<run>/<r>/update/model",
     "client outbox/<run>/<r>/update/meta.json",
     "host runs/<run>/rounds/<r>/aggregate/model",
+    "client inbox/<run>/<r>-eval/global/model",
+    "client outbox/<run>/<r>-eval/update/sums.json",
+    "host runs/<run>/rounds/<r>-eval/unmask/totals.json",
     "host runs/<run>/rounds/<r>/model",
     "host runs/<run>/rounds/<r>/metrics.json",
     "host runs/<run>/manifest/<r>.json",

@@ -7,12 +7,13 @@ import time
 import pytest
 
 from fedring.config import build_config
+from fedring.split import simulate_accounts
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _cfg(tmp_path, run: str):
-    return build_config(
+    cfg = build_config(
         run=run,
         accounts=[{"name": "alpha"}, {"name": "beta"}],
         partition={"scheme": "iid", "limit": 400},
@@ -20,6 +21,8 @@ def _cfg(tmp_path, run: str):
         secagg={"secure": False},
         storage={"root": str(tmp_path / "storage")},
     )
+    simulate_accounts(cfg)  # the demo's simulation step: each account's part of MNIST
+    return cfg
 
 
 def _round_run_id(client, name: str):
@@ -30,6 +33,8 @@ def _round_run_id(client, name: str):
 
 
 EMBEDDED_TASKS = {"broadcast-round-1", "train-alpha-round-1", "train-beta-round-1", "aggregate-round-1",
+                  # the federated evaluation of the new model (plain: sums published in the clear)
+                  "eval-broadcast-round-1", "sums-alpha-round-1-eval", "sums-beta-round-1-eval", "evaluation-round-1",
                   "evaluate-round-1", "commit-round-1"}
 
 
@@ -70,7 +75,11 @@ def test_the_round_is_drawn_as_a_graph_each_step_waiting_for_the_one_before(tmp_
         "train-alpha-round-1": {"broadcast-round-1"},
         "train-beta-round-1": {"broadcast-round-1"},
         "aggregate-round-1": {"train-alpha-round-1", "train-beta-round-1"},
-        "evaluate-round-1": {"aggregate-round-1"},
+        "eval-broadcast-round-1": {"aggregate-round-1"},  # the federated evaluation of the new model
+        "sums-alpha-round-1-eval": {"eval-broadcast-round-1"},
+        "sums-beta-round-1-eval": {"eval-broadcast-round-1"},
+        "evaluation-round-1": {"sums-alpha-round-1-eval", "sums-beta-round-1-eval"},
+        "evaluate-round-1": {"evaluation-round-1"},
         "commit-round-1": {"evaluate-round-1"},
     }
     federated_training(_cfg(tmp_path, "dispatch-graph"))
@@ -118,5 +127,6 @@ def test_subflow_dispatch_runs_each_client_stage_as_a_flow_run(tmp_path):
         children = client.read_flow_runs(
             flow_run_filter=FlowRunFilter(parent_task_run_id=FlowRunFilterParentTaskRunId(any_=parents))
         )
-    assert sorted(r.name for r in children) == ["alpha-round-1", "beta-round-1"]
+    # training, then the federated evaluation of the new model (client-sums)
+    assert sorted(r.name for r in children) == ["alpha-round-1", "alpha-round-1-eval", "beta-round-1", "beta-round-1-eval"]
     assert all(r.state.is_completed() for r in children)

@@ -35,9 +35,8 @@ def _workers_from_config(monkeypatch):
 
 
 def _cfg(tmp_path, run: str, *, secure: bool = True, **execution):
-    cfg = make_cfg(tmp_path, run=run, secure=secure, rounds=ROUNDS)
-    return cfg.model_copy(update={"partition": cfg.partition.model_copy(update={"limit": 1800}),
-                                  "execution": ExecutionConfig(**execution)})
+    return make_cfg(tmp_path, run=run, secure=secure, rounds=ROUNDS, limit=1800,
+                    execution=ExecutionConfig(**execution).model_dump())
 
 
 def _models(cfg) -> list[bytes]:

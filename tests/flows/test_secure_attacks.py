@@ -121,19 +121,7 @@ def test_what_the_host_can_read_reveals_no_single_update(tmp_path, monkeypatch, 
     from flows.host import federated_training
 
     cfg = make_cfg(tmp_path, run="scan", secure=secure)
-    spy = TrainingSpy(monkeypatch) if secure else None
-    if not secure:  # the plaintext baseline trains through fedring.round.train directly
-        import fedring.round.train as training
-
-        spy = TrainingSpy.__new__(TrainingSpy)
-        spy.seen, real = {}, training.train_on_partition
-
-        def keep(store, global_vector, *, training, seed, rnd):
-            trained, result = real(store, global_vector, training=training, seed=seed, rnd=rnd)
-            spy.seen[(store.account, rnd)] = (global_vector.copy(), trained.copy())
-            return trained, result
-
-        monkeypatch.setattr(training, "train_on_partition", keep)
+    spy = TrainingSpy(monkeypatch)
     federated_training(cfg)
     readable = _host_readable(cfg)
     opened = _opened_by_host(cfg, readable) if secure else {}

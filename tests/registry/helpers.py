@@ -16,16 +16,14 @@ from pathlib import Path
 
 from fedring.config import FederationConfig, build_config
 from fedring.manifest import commit_round, start_run
-from fedring.round.evaluate import evaluate_vector
 from fedring.keys import KeyRing
 from fedring.ml.data import Dataset
-from fedring.ml.model import build_model
-from fedring.ml.train import train
-from fedring.ml.weights import to_vector
+from fedring.ml.train import evaluate, train
 from fedring.round.model import seal_model
 from fedring.round.party import host_party
 from fedring.round.party import ensure_keys, keys_dir
 from fedring.storage import owner_store
+from fedring.workloads.federation import federation_workload
 
 ACCOUNTS = ("account-1", "account-2", "account-3")
 RUN = "reg"
@@ -76,19 +74,19 @@ def committed_run(root: Path, train_set: Dataset, test_set: Dataset) -> Run:
     for name in (cfg.host.name, *ACCOUNTS):
         ensure_keys(cfg, name, owner_store(cfg, name))
     host = host_party(cfg)
-    model = build_model(cfg.seed)
-    initial = seal_model(host, to_vector(model), rnd=0, participants=list(ACCOUNTS))
-    manifest = start_run(host.store, cfg, {a: 1000 for a in ACCOUNTS}, initial)
+    fw = federation_workload(cfg)
+    model = fw.workload.build_model(cfg.seed)
+    initial = seal_model(host, fw.layout.encode(fw.initial_state()), rnd=0, participants=list(ACCOUNTS))
+    manifest = start_run(host.store, cfg, {a: 1000 for a in ACCOUNTS}, initial, record={"workload": fw.describe({})})
     train(model, train_set.images[:3000], train_set.labels[:3000], epochs=1, batch_size=64,
           learning_rate=1e-3, seed=0)
-    vector = to_vector(model)
-    result = evaluate_vector(vector, test_set)
-    sealed = seal_model(host, vector, rnd=1, participants=list(ACCOUNTS))
+    accuracy, loss = evaluate(model, test_set.images, test_set.labels)
+    sealed = seal_model(host, fw.layout.encode(fw.layout.split(model.state_dict())), rnd=1, participants=list(ACCOUNTS))
     commit_round(host.store, manifest, rnd=1, model=sealed, metrics={
-        "round": 1, "accuracy": result.accuracy, "loss": result.loss,
+        "round": 1, "accuracy": accuracy, "loss": loss,
         "participants": list(ACCOUNTS), "dropped": [], "secure": True,
     })
-    return Run(cfg, root, result.accuracy, result.loss)
+    return Run(cfg, root, accuracy, loss)
 
 
 def ring(path: Path) -> KeyRing:

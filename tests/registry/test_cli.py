@@ -86,7 +86,7 @@ def test_list_show_verify(cli, capsys) -> None:
     assert run_cli("models", "verify", "--storage-root", root) == 0
 
     assert [(r["model"], r["version"], r["policy"]) for r in rows] == [("mnist", 1, ATTR)]
-    assert card["parameters"] == 421_834 and card["recipients"] == [[f"{ATTR}@1"], ["host:self@1"]]
+    assert card["workload"]["name"] == "mnist" and card["recipients"] == [[f"{ATTR}@1"], ["host:self@1"]]
     assert "mnist:1: ok" in capsys.readouterr().out
 
 

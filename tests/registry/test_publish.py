@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 
 import pytest
@@ -42,12 +43,17 @@ def test_card_describes_the_run(shared) -> None:
     card = json.loads(host_store(trained.cfg).get(layout.card("mnist", 1)))
     weights = publish.open_round(host_party(trained.cfg), 1)
 
-    assert card["architecture"] == "fedring-cnn-v1"
-    assert card["parameters"] == 421_834
+    assert card["workload"] == {"name": "mnist", "options": {}}
+    float_entries = sum(math.prod(shape) for _, shape, dtype in card["layout"] if dtype == "float32")
+    assert float_entries == 421_834 + 2 * (32 + 64)  # parameters, and batch norm's running means and variances
+    assert [name for name, _, dtype in card["layout"] if dtype == "int64"] == [
+        "features.1.num_batches_tracked", "features.5.num_batches_tracked"]
+    assert card["weights_bytes"] == 52 + 4 * float_entries + 8 * 2
     assert (card["run"], card["round"], card["rounds"], card["accounts"]) == ("reg", 1, 1, 3)
     assert card["partition"]["scheme"] == "iid"
     assert card["metrics"] == [{"round": 1, "accuracy": trained.accuracy, "loss": trained.loss,
-                                "participants": 3, "test_images": 10_000}]
+                                "participants": 3, "test_images": 10_000, "federated_accuracy": None,
+                                "federated_loss": None, "federated_examples": None}]
     assert card["policy"] == POLICY and card["envelope_policy"] == f"({POLICY}) or host:self"
     assert card["created"] == "1970-01-01T00:00:00Z"
     assert card["weights_sha256"] == hashlib.sha256(weights).hexdigest()

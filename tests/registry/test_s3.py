@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 
 from fedring.errors import AccessDenied, PolicyNotSatisfied
-from fedring.round.evaluate import evaluate_vector
 from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
-from fedring.ml.model import ARCHITECTURE, build_model
+from fedring.ml.model import build_model
 from fedring.ml.train import evaluate
-from fedring.ml.weights import to_bytes, to_vector
+from fedring.workloads.federation import federation_workload
+from fedring.ml.train import evaluate
 from fedring.provision import compact
 from fedring import layout
 from fedring.registry import load_model, publish_weights, verify_all
@@ -43,14 +43,15 @@ def registry(fed, mnist):  # noqa: F811
     from fedring.keys import Identity
 
     identity = Identity.create("host")
-    vector = to_vector(build_model(7))
-    result = evaluate_vector(vector, test)
-    manifest = {"run": "s3-registry", "architecture": ARCHITECTURE, "config": cfg.model_dump(mode="json"),
-                "committed": [{"round": 1, "accuracy": result.accuracy, "loss": result.loss,
+    fw = federation_workload(cfg)
+    model = build_model(7)
+    accuracy, loss = evaluate(model, test.images, test.labels)
+    manifest = {"run": "s3-registry", "workload": fw.describe({}), "config": cfg.model_dump(mode="json"),
+                "committed": [{"round": 1, "accuracy": accuracy, "loss": loss,
                                "participants": ["account-1", "account-2", "account-3"]}]}
     host = host_store(cfg, session=fed.sessions["host"])
     published = publish_weights(host, identity=identity, directory=directory, manifest=manifest, rnd=1,
-                                weights=to_bytes(vector), model="s3-mnist", policy=ATTR)
+                                weights=fw.layout.encode(fw.layout.split(model.state_dict())), model="s3-mnist", policy=ATTR)
     iam = fed.sessions["host"].client("iam", endpoint_url=server.endpoint, region_name="us-east-1")
     consumers = [server.principals[n].arn for n in ("account-2", "account-3")]
     try:
@@ -68,16 +69,16 @@ def registry(fed, mnist):  # noqa: F811
         return reader_store(fed.sessions[name], bucket=cfg.host.bucket_name, role_arn=role_arn,
                             endpoint_url=server.endpoint, addressing_style="path", who=f"account {name!r}")
 
-    return published, holder, outside, view, result, role_arn
+    return published, holder, outside, view, accuracy, role_arn
 
 
 def test_authorised_consumer_reads_through_its_role_and_opens(registry, mnist) -> None:
-    published, holder, _, view, result, _ = registry
+    published, holder, _, view, accuracy, _ = registry
     _, test = mnist
 
     model = load_model(view("account-2"), f"s3-mnist:{published.version}", holder)
 
-    assert evaluate(model.module, test.images, test.labels)[0] == model.card["accuracy"] == result.accuracy
+    assert evaluate(model.module, test.images, test.labels)[0] == model.card["accuracy"] == accuracy
     assert verify_all(view("account-2"), model="s3-mnist").ok
 
 

@@ -14,14 +14,13 @@ import pytest
 
 from fedring.config import FederationConfig, build_config
 from fedring.manifest import start_run
-from fedring.ml.model import build_model
-from fedring.ml.weights import to_vector
 from fedring.round import advertise, consistency, contribute, model, reveal, ring, share_keys, train, unmask
 from fedring.round.party import Host, Party, client_party, ensure_keys, host_party
 from fedring.round.plan import RoundPlan
 from fedring.secagg import Hop, Relay, ring_route
 from fedring.split import split_data
 from fedring.storage import owner_store
+from fedring.workloads.federation import federation_workload
 
 ACCOUNTS = ("alpha", "beta", "gamma")
 
@@ -35,12 +34,14 @@ class Federation:
     seeded: RoundPlan | None = None
     survivors: list[str] = field(default_factory=list)
     last_hops: list[str] = field(default_factory=list)
+    purpose: str = ""  # "" drives a training round; "eval" or "stats" a sub-sum of round 1 (or 0)
 
     def plan(self, rnd: int = 1) -> RoundPlan:
-        return RoundPlan.create(self.cfg, self.roster, rnd)
+        return RoundPlan.create(self.cfg, self.roster, 0 if self.purpose == "stats" else rnd, self.purpose)
 
     def broadcast(self, rnd: int = 1) -> None:
-        model.broadcast(self.cfg, rnd, list(self.parties))
+        if self.purpose != "stats":
+            model.broadcast(self.cfg, rnd, list(self.parties), purpose=self.purpose, host=self.host)
 
     def advertise_all(self, accounts=None, rnd: int = 1) -> RoundPlan:
         accounts = accounts or tuple(self.parties)
@@ -63,7 +64,8 @@ class Federation:
         accounts = accounts or tuple(self.parties)
         seeded = self.share_all(accounts)
         for name in accounts:
-            contribute.contribute(self.parties[name], self.plan(), training=self.cfg.training, seed=0, host="host")
+            contribute.contribute(self.parties[name], self.plan(), host="host",
+                                  vector=contribute.vector_for(self.cfg, self.plan(), host="host"))
         return seeded
 
     def ring(self, failed=frozenset()) -> list[str]:
@@ -98,7 +100,14 @@ class Federation:
             self.host, self.plan(), last_hops=self.last_hops, survivors=self.survivors, dropped=sorted(dropped),
             revealers=self.survivors, advertised=list(self.parties),
         )
-        return model.open_model(self.host, self.host.store.get(key), rnd=1, host="host"), stats
+        state = model.open_model(self.host, self.host.store.get(key), rnd=1, host="host")
+        return federation_workload(self.cfg).layout.decode(state).floats, stats
+
+    def totals(self, length: int, dropped=()) -> np.ndarray:
+        """A sub-sum's unmasked int64 totals."""
+        return unmask.unmask_totals(self.host, self.plan(), length=length, last_hops=self.last_hops,
+                                    survivors=self.survivors, dropped=sorted(dropped), revealers=self.survivors,
+                                    advertised=list(self.parties))
 
     def full_round(self, failed=frozenset()) -> tuple[np.ndarray, dict]:
         self.contribute_all()
@@ -118,13 +127,14 @@ def make_federation(root, mnist, names=ACCOUNTS, images: int = 100, **secagg) ->
         secagg=secagg,
         storage={"root": str(root / "storage")},
     )
-    manifests = split_data(cfg, mnist[0], {a: owner_store(cfg, a) for a in names})
+    manifests = split_data(cfg, mnist[0], {a: owner_store(cfg, a) for a in names}, mnist[1])
     roster = {a: m["samples"] for a, m in manifests.items()}
     for name in names:
         ensure_keys(cfg, name, owner_store(cfg, name))
     host = host_party(cfg)
     advertise.publish_directory(host)
-    initial = model.seal_model(host, to_vector(build_model(cfg.seed)), rnd=0, participants=sorted(roster))
+    fw = federation_workload(cfg)
+    initial = model.seal_model(host, fw.layout.encode(fw.initial_state()), rnd=0, participants=sorted(roster))
     start_run(host.store, cfg, roster, initial, sign=lambda blob, rnd: model.model_statement(host, blob, rnd=rnd))
     return Federation(cfg, roster, host, {n: client_party(cfg, n) for n in names})
 
@@ -136,14 +146,14 @@ def fed(tmp_path, mnist) -> Federation:
 
 @pytest.fixture
 def trained(monkeypatch) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
-    """(account, round) -> (global vector, trained vector) of every local training."""
+    """(account, round) -> (global floats, trained floats) of every local training."""
     seen = {}
-    real = train.train_on_partition
+    real = train.train_local
 
-    def spy(store, global_vector, **kwargs):
-        vector, result = real(store, global_vector, **kwargs)
-        seen[(store.account, kwargs["rnd"])] = (global_vector.copy(), vector.copy())
-        return vector, result
+    def spy(workload, store, start, **kwargs):
+        update = real(workload, store, start, **kwargs)
+        seen[(store.account, kwargs["rnd"])] = (start.floats.copy(), update.state.floats.copy())
+        return update
 
-    monkeypatch.setattr(train, "train_on_partition", spy)
+    monkeypatch.setattr(train, "train_local", spy)
     return seen

@@ -30,8 +30,7 @@ from fedring.layout import (
     shares_out,
 )
 from fedring.ml.model import build_model
-from fedring.ml.weights import to_vector
-from fedring.round import advertise, contribute, reveal, ring, share_keys
+from fedring.round import advertise, contribute, reveal, ring, share_keys, train
 from fedring.round.advertise import accept_view
 from fedring.round.consistency import (
     check_signatures,
@@ -51,6 +50,7 @@ from fedring.secagg import (
     reconstruct,
 )
 from fedring.secagg.shamir import SELF, RevealedShare
+from fedring.workloads.federation import federation_workload
 from tests.round.conftest import ACCOUNTS, make_federation
 
 
@@ -139,7 +139,9 @@ def test_the_graph_is_not_the_hosts_to_choose(tmp_path, mnist):
 def test_different_models_to_different_clients_are_caught_before_anyone_masks(fed):
     fed.broadcast()
     # gamma gets another model, properly sealed and signed by the host (Pasquini et al. 2022)
-    crafted = seal_model(fed.host, to_vector(build_model(seed=99)), rnd=0, participants=list(ACCOUNTS))
+    fw = federation_workload(fed.cfg)
+    crafted = seal_model(fed.host, fw.layout.encode(fw.layout.split(build_model(seed=99).state_dict())), rnd=0,
+                         participants=list(ACCOUNTS))
     gamma = fed.parties["gamma"].store
     _overwrite(gamma, global_model_in("unit", 1), crafted)
     _overwrite(gamma, global_model_statement_in("unit", 1), model_statement(fed.host, crafted, rnd=0))
@@ -159,7 +161,7 @@ def test_different_models_to_different_clients_are_caught_before_anyone_masks(fe
 def test_a_model_the_host_did_not_sign_is_refused(fed):
     fed.broadcast()
     alpha = fed.parties["alpha"].store
-    _overwrite(alpha, global_model_in("unit", 1), seal_model(fed.host, np.zeros(10, np.float32), rnd=0, participants=["alpha"]))
+    _overwrite(alpha, global_model_in("unit", 1), seal_model(fed.host, bytes(40), rnd=0, participants=["alpha"]))
 
     with pytest.raises(IntegrityError, match="not the one the host signed"):
         advertise.advertise(fed.parties["alpha"], fed.plan(), host="host")
@@ -291,18 +293,18 @@ def test_a_survivor_set_signed_in_an_earlier_round_is_refused(fed):
 
 
 def test_an_out_of_range_input_from_a_client_is_refused_by_the_host(fed, monkeypatch):
-    real = contribute.quantise
+    real = train.quantise
 
     def inflated(delta, **kwargs):
         q, clipped = real(delta, **kwargs)
         return q + np.uint32(2**30), clipped  # far beyond the clip
 
     fed.share_all()
-    monkeypatch.setattr(contribute, "quantise", inflated)
-    contribute.contribute(fed.parties["beta"], fed.plan(), training=fed.cfg.training, seed=0, host="host")
-    monkeypatch.setattr(contribute, "quantise", real)
+    monkeypatch.setattr(train, "quantise", inflated)
+    contribute.contribute(fed.parties["beta"], fed.plan(), host="host", vector=contribute.vector_for(fed.cfg, fed.plan(), host="host"))
+    monkeypatch.setattr(train, "quantise", real)
     for name in ("alpha", "gamma"):
-        contribute.contribute(fed.parties[name], fed.plan(), training=fed.cfg.training, seed=0, host="host")
+        contribute.contribute(fed.parties[name], fed.plan(), host="host", vector=contribute.vector_for(fed.cfg, fed.plan(), host="host"))
     fed.ring()
     fed.reveal_all(fed.sign_all())
 

@@ -8,11 +8,13 @@ import pytest
 from fedring.layout import round_model
 from fedring.round.model import open_model
 from fedring.secagg import error_bound
+from fedring.workloads.federation import federation_workload
 
 
 def _expected(fed, trained):
     plan = fed.seeded
-    start = open_model(fed.host, fed.host.store.get(round_model("unit", 0)), rnd=0, host="host").astype(np.float64)
+    state = open_model(fed.host, fed.host.store.get(round_model("unit", 0)), rnd=0, host="host")
+    start = federation_workload(fed.cfg).layout.decode(state).floats.astype(np.float64)
     weight = sum(plan.weight(a) for a in fed.survivors)
     update = sum(plan.weight(a) * np.clip(trained[(a, 1)][1] - trained[(a, 1)][0], -plan.clip, plan.clip)
                  for a in fed.survivors)
@@ -24,7 +26,7 @@ def test_the_new_model_is_the_weighted_mean_of_the_updates(fed, trained):
 
     expected, tolerance = _expected(fed, trained)
     assert np.max(np.abs(new - expected)) <= tolerance
-    assert stats["clipped"] == 0 and stats["loss_sum"] > 0
+    assert stats["clipped"] == 0 and stats["loss_sum"] > 0 and stats["examples"] == 300
 
 
 @pytest.mark.parametrize("position", [0, 1, 2])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fedring.manifest import latest_manifest
+from fedring.split import simulate_accounts
 from fedring.storage import host_store, host_view
 from tests.s3.conftest import CLIENTS
 
@@ -27,6 +28,7 @@ def test_secure_training_on_s3_through_cross_account_roles(fed, monkeypatch, tmp
             "training": fed.cfg.training.model_copy(update={"rounds": 1, "eval_limit": 500}),
         }
     )
+    simulate_accounts(cfg)  # each account's part of MNIST, written with its own credentials
     # Execute
     manifest = federated_training(cfg)
     # Assert: the round committed on S3 with every account; host_view reaches each

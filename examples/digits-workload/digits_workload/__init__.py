@@ -1,0 +1,1 @@
+"""A workload of one's own for fedring: see ``workload.DigitsWorkload`` and the README."""
