@@ -157,10 +157,11 @@ class WorkloadConfig(_Strict):
     data_prefix: str = Field(
         DATA_PREFIX, description="Where each account keeps its data in its own bucket: data/ or a folder under it."
     )
-    federated_evaluation: bool = Field(
-        True,
+    federated_evaluation: bool | None = Field(
+        None,
         description="After every round each account evaluates the new model on its own eval split; the host "
-        "learns only the totals (a secure sum of its own).",
+        "learns only the totals (a secure sum of its own, a second sum per round). None: only when the "
+        "workload has no test set of the host's own (MNIST has one).",
     )
 
     @field_validator("data_prefix")

@@ -7,6 +7,7 @@ from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
 from fedring.layout import round_label
+from fedring.workloads.federation import evaluates_federated
 from flows.dispatch import Mode, run_clients
 from flows.graph import client_step, step
 from flows.round_tail import StageClock, finish_round, require_survivors
@@ -56,7 +57,7 @@ def plain_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispatc
     model_key, metas = step(aggregate_plain, cfg, rnd, survivors)
     clock.lap("aggregate")
     federated = None
-    if cfg.workload.federated_evaluation:
+    if evaluates_federated(cfg):
         step(broadcast.with_options(task_run_name=f"eval-broadcast-round-{rnd}"), cfg, rnd, accounts, "eval")
         evaluated, missing = plain_sum(cfg, rnd, "eval", accounts, dispatch)
         federated = step(evaluation_plain, cfg, rnd, evaluated, missing)

@@ -17,6 +17,7 @@ from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
 from fedring.round.plan import RoundPlan
+from fedring.workloads.federation import evaluates_federated
 from flows.dispatch import Mode
 from flows.graph import step
 from flows.round_tail import StageClock, finish_round
@@ -42,7 +43,7 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     clock.lap("unmask")
 
     metas, sent = step(round_report, quote(host), plan, summed.survivors, accounts)
-    federated = federated_evaluation(cfg, rnd, roster, host, dispatch, clock) if cfg.workload.federated_evaluation else None
+    federated = federated_evaluation(cfg, rnd, roster, host, dispatch, clock) if evaluates_federated(cfg) else None
     return finish_round(
         cfg, rnd, model_key, clock, host=host, metas=metas, training=training, federated=federated,
         participants=summed.survivors, dropped=sorted(set(accounts) - set(summed.survivors)), bytes_sent=sent,

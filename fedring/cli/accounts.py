@@ -54,7 +54,8 @@ workload:                    # what the federation trains (docs/workloads.md)
   name: mnist                # a built-in (mnist, breast-cancer, resnet18-mnist) or package.module:object
   options: {}                # keyword arguments the workload is created with
   data_prefix: data/         # where each account keeps its data in its own bucket (`fedring data put`)
-  federated_evaluation: true # each account evaluates every round's model; the host learns totals only
+  # federated_evaluation: true  # each account evaluates every round's model, the host learns totals
+                             # only; default: only when the host has no test set (MNIST has one)
 
 partition:                   # `fedring demo --config` only: how it splits MNIST among the accounts
   scheme: iid                # iid | dirichlet (alpha) | shards (classes_per_account)

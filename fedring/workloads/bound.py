@@ -101,6 +101,11 @@ class BoundWorkload:
         self._check_sums(sums, "evaluate", self.metrics)
         return sums
 
+    @property
+    def has_test_data(self) -> bool:
+        """Whether the workload gives the host a test set of its own (the optional verb ``test_data``)."""
+        return getattr(self.impl, "test_data", None) is not None
+
     def test_data(self, data_dir: str | None) -> Examples | None:
         """The host's own test set, from the optional verb ``test_data(data_dir)``; None without one."""
         method = getattr(self.impl, "test_data", None)

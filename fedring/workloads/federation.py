@@ -68,3 +68,14 @@ def federation_workload(cfg: FederationConfig) -> FederationWorkload:
     options = json.dumps(cfg.workload.options, sort_keys=True)
     workload, layout = _resolved(cfg.workload.name, options, cfg.seed)
     return FederationWorkload(workload, layout, cfg.workload.data_prefix, cfg.seed)
+
+
+def evaluates_federated(cfg: FederationConfig) -> bool:
+    """Whether the rounds add a federated evaluation sum: as configured, else when the host has no test set.
+
+    The sum costs a second secure sum per round; a host with a test set of its own (MNIST's)
+    evaluates every model itself, so by default it is left out there.
+    """
+    if cfg.workload.federated_evaluation is not None:
+        return cfg.workload.federated_evaluation
+    return not federation_workload(cfg).workload.has_test_data

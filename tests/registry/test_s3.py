@@ -15,7 +15,6 @@ from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
 from fedring.ml.model import build_model
 from fedring.ml.train import evaluate
 from fedring.workloads.federation import federation_workload
-from fedring.ml.train import evaluate
 from fedring.provision import compact
 from fedring import layout
 from fedring.registry import load_model, publish_weights, verify_all
