@@ -29,6 +29,7 @@ def _cfg(tmp_path, run: str, **deadlines):
     cfg = build_config(
         run=run, accounts=[{"name": n} for n in ACCOUNTS], partition={"scheme": "iid", "limit": 450},
         training={"rounds": 1, "eval_limit": 500}, storage={"root": str(tmp_path / "storage")},
+        workload={"name": "mnist", "federated_evaluation": True},  # the federated evaluation sum too
         deadlines={"default_seconds": 60, "first_training_seconds": 60, **deadlines},
     )
     for name in ("host", *ACCOUNTS):  # what `fedring identity show` does on each organisation's machine

@@ -34,7 +34,9 @@ from fedring.errors import FedringError
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = ("alpha", "beta", "gamma")
-DATA = {"partition": {"scheme": "iid", "limit": 300}, "training": {"rounds": 2, "eval_limit": 100}}
+# The federated evaluation sum on (MNIST's default is off): its writes are kill points too.
+DATA = {"partition": {"scheme": "iid", "limit": 300}, "training": {"rounds": 2, "eval_limit": 100},
+        "workload": {"name": "mnist", "federated_evaluation": True}}
 
 
 @dataclass

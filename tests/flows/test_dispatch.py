@@ -19,6 +19,7 @@ def _cfg(tmp_path, run: str):
         partition={"scheme": "iid", "limit": 400},
         training={"rounds": 1, "eval_limit": 500},
         secagg={"secure": False},
+        workload={"name": "mnist", "federated_evaluation": True},  # the federated evaluation sum too
         storage={"root": str(tmp_path / "storage")},
     )
     simulate_accounts(cfg)  # the demo's simulation step: each account's part of MNIST

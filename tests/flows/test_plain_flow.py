@@ -22,6 +22,7 @@ def _cfg(tmp_path, **training):
         partition={"scheme": "iid", "limit": 800},
         training={"rounds": 2, "eval_limit": 2000, **training},
         secagg={"secure": False},
+        workload={"name": "mnist", "federated_evaluation": True},  # the federated evaluation sum too
         storage={"root": str(tmp_path / "storage")},
     )
     simulate_accounts(cfg)
