@@ -82,10 +82,12 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
         typer.echo(json.dumps(doc, indent=1))
         return manifest
     table = Table(title=f"run {cfg.run}")
-    columns = ("round", "accuracy", "loss", "fed_accuracy", "fed_loss", "participants", "dropped", "seconds")
-    for col in columns:
+    found = rows(committed)
+    columns = [c for c in ("round", "accuracy", "loss", "fed_accuracy", "fed_loss", "participants", "dropped", "seconds")
+               if not c.startswith(("fed_", "accuracy", "loss")) or any(r[c] is not None for r in found)]
+    for col in columns:  # a kind of evaluation the run did not do gets no column
         table.add_column(col, justify="right")
-    for r in rows(committed):
+    for r in found:
         table.add_row(*(_cell(c, r[c]) for c in columns))
     console.print(table)
     console.print(f"metrics: {csv_path}\nplot:    {png_path}", highlight=False)
