@@ -39,7 +39,6 @@ TRAINING_KINDS = [
     "client outbox/<run>/<r>/advertise/advertisement",
     "host runs/<run>/rounds/<r>/records/advertise/decision.json",
     "client inbox/<run>/<r>/advertise/advertisements",
-    "client private/<run>/0000/directory/accepted",
     "client private/<run>/<r>/shares/view",
     "client private/<run>/<r>/shares/made",
     "client outbox/<run>/<r>/shares/bundle",
