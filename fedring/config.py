@@ -13,6 +13,7 @@ AWS profile ``profile``, and finally boto3's default chain. See ``docs/s3.md``.
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
@@ -233,6 +234,19 @@ class DeadlineConfig(_Strict):
             if not seconds > 0:
                 raise ValueError(f"{stage}: must be > 0 seconds")
         return v
+
+
+WORKERS_ENV = "FEDRING_WORKERS"
+
+
+def workers_setting(configured: int | str, environ: Mapping[str, str]) -> int | str:
+    """The worker count in force: ``FEDRING_WORKERS`` over the file's (``auto`` or a whole number >= 0)."""
+    raw = environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return configured
+    if raw != "auto" and not raw.isdigit():
+        raise ConfigError(f"{WORKERS_ENV} must be 'auto' or a whole number >= 0, got {raw!r}")
+    return raw if raw == "auto" else int(raw)
 
 
 class ExecutionConfig(_Strict):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedring.config import FederationConfig
+from fedring.config import FederationConfig, workers_setting
 from fedring.errors import ConfigError, DataError
 from fedring.layout import PARTITION_MANIFEST, manifest, manifest_prefix
 from fedring.ml.data import FILES, Dataset, resolve_source
@@ -206,6 +206,7 @@ def preflight(cfg: FederationConfig, *, resume: bool = False, simulate: bool = F
     from fedring.workloads.federation import federation_workload
 
     check_inputs(cfg, resume=resume)
+    workers_setting(cfg.execution.workers, os.environ)  # a bad FEDRING_WORKERS is refused before anything is written
     federation_workload(cfg)
     if not simulate:
         return

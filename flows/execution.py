@@ -32,11 +32,9 @@ from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect_dask import DaskTaskRunner
 
-from fedring.config import ExecutionConfig
-from fedring.errors import ConfigError
+from fedring.config import ExecutionConfig, workers_setting
 
 ADDRESS_ENV = "FEDRING_DASK_ADDRESS"
-WORKERS_ENV = "FEDRING_WORKERS"
 
 
 def cores() -> int:
@@ -47,11 +45,7 @@ def cores() -> int:
 def resolve(execution: ExecutionConfig, accounts: int, environ: dict[str, str] | None = None) -> ExecutionConfig:
     """The execution settings in force: the environment's over the file's, ``auto`` made a number."""
     env = os.environ if environ is None else environ
-    workers: int | str = execution.workers
-    if raw := env.get(WORKERS_ENV, "").strip():
-        if raw != "auto" and not (raw.isdigit()):
-            raise ConfigError(f"{WORKERS_ENV} must be 'auto' or a whole number >= 0, got {raw!r}")
-        workers = raw if raw == "auto" else int(raw)
+    workers = workers_setting(execution.workers, env)
     if workers == "auto":
         workers = max(1, min(cores(), accounts))
     address = env.get(ADDRESS_ENV, "").strip() or execution.address

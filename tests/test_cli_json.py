@@ -16,7 +16,7 @@ FILE = """\
 run: small-secure
 accounts: [{name: account-1}, {name: account-2}]
 partition: {limit: 600}
-training: {rounds: 2}
+training: {rounds: 2, local_epochs: 2, lr_decay: 0.7}   # the demo's schedule: the same settings as the demo run
 storage: {root: runs/small-secure/storage}
 """
 
