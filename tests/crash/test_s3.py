@@ -1,6 +1,7 @@
 """A sample of the harness on S3 (Ceph radosgw, tenants as accounts, the host through assumed roles).
 
-The buckets are the session's: the first run writes the partitions and public keys, and
+The harness has its own buckets and host role (prefix ``crash``), so its partitions never
+meet those of the other S3 tests. The first run writes the partitions and public keys, and
 every later run finds them, so kill points are taken from a second uninterrupted run. On
 S3 a dead holder's lease frees the run only when it expires; the runs here use a short
 lease (3 s, waiting up to 15 s) so that a resume does not wait the default minute.
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.crash.harness import Reference, kinds_of, outcome, reference_run, run_cli, s3_place, unreadable
-from tests.s3.conftest import ceph, fed  # noqa: F401  (session fixtures)
+from tests.s3.conftest import Federation, ceph, provisioned  # noqa: F401  (session fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.s3]
 
@@ -27,6 +28,12 @@ KILL_POINTS = [
     "host runs/<run>/rounds/<r>/metrics.json",
     "last write",
 ]
+
+
+@pytest.fixture(scope="module")
+def fed(ceph) -> Federation:  # noqa: F811
+    """The harness's own federation on the session's Ceph server."""
+    return provisioned(ceph, prefix="crash")
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,18 @@ def ceph(request: pytest.FixtureRequest) -> Iterator[CephServer]:
         yield server
 
 
-def s3_config(server: CephServer, run: str = "isolation", **storage: object) -> FederationConfig:
-    """A federation of host + 3 clients on the test server (tenant users as accounts)."""
+def s3_config(server: CephServer, run: str = "isolation", prefix: str = "fedring", **storage: object) -> FederationConfig:
+    """A federation of host + 3 clients on the test server (tenant users as accounts).
+
+    ``prefix`` names its buckets and the host role: two federations with different prefixes
+    share the server's accounts but no object and no policy.
+    """
     p = server.principals
     accounts = [
         {
             "name": name,
             "account_id": p[name].tenant,
-            "bucket": f"fedring-{name}",
+            "bucket": f"{prefix}-{name}",
             "external_id": f"ext-{name}",
             "principal_arn": p[name].arn,
         }
@@ -43,7 +47,7 @@ def s3_config(server: CephServer, run: str = "isolation", **storage: object) -> 
     ]
     return build_config(
         run=run,
-        host={"name": "host", "account_id": p["host"].tenant, "principal_arn": p["host"].arn, "bucket": "fedring-host"},
+        host={"name": "host", "account_id": p["host"].tenant, "principal_arn": p["host"].arn, "bucket": f"{prefix}-host"},
         accounts=accounts,
         storage={
             "kind": "s3",
@@ -51,6 +55,7 @@ def s3_config(server: CephServer, run: str = "isolation", **storage: object) -> 
             "addressing_style": "path",
             "trust_external_id": False,  # radosgw 16 cannot evaluate sts:ExternalId (docs/s3.md)
             "max_attempts": 3,
+            "host_role_name": f"{prefix}-host-access",
             **storage,
         },
     )
@@ -63,10 +68,15 @@ class Federation:
     server: CephServer
 
 
+def provisioned(server: CephServer, prefix: str = "fedring") -> Federation:
+    """Buckets, roles and policies of host + 3 clients, provisioned by ``fedring.provision``."""
+    cfg = s3_config(server, prefix=prefix)
+    sessions = {name: server.principals[name].session() for name in ("host", *CLIENTS)}
+    apply(cfg, sessions=sessions)
+    return Federation(cfg, sessions, server)
+
+
 @pytest.fixture(scope="session")
 def fed(ceph: CephServer) -> Federation:
-    """Buckets, roles and policies of host + 3 clients, provisioned once by ``fedring.provision``."""
-    cfg = s3_config(ceph)
-    sessions = {name: ceph.principals[name].session() for name in ("host", *CLIENTS)}
-    apply(cfg, sessions=sessions)
-    return Federation(cfg, sessions, ceph)
+    """The session's federation, shared by the S3 tests (its buckets keep what earlier tests wrote)."""
+    return provisioned(ceph)
