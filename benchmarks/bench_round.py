@@ -11,6 +11,7 @@ wall time. Prints one JSON line per (mode, accounts) and one per comparison.
 
     python benchmarks/bench_round.py --accounts 3 10 --rounds 3 --limit 6000
     python benchmarks/bench_round.py --accounts 3 --modes secure secure-fedeval
+    python benchmarks/bench_round.py --workload resnet18-mnist --accounts 3 --rounds 2 --limit 1500
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def core_timer():
 
 def run(
     n_accounts: int, *, secure: bool, rounds: int, limit: int | None, root: Path, scheme: str = "iid", alpha: float = 0.5,
-    federated_evaluation: bool = False,
+    federated_evaluation: bool = False, workload: str = "mnist",
 ) -> dict:
     from fedring.config import build_config
     from fedring.split import simulate_accounts
@@ -117,12 +118,12 @@ def run(
 
     mode = ("secure" if secure else "plaintext") + ("-fedeval" if federated_evaluation else "")
     cfg = build_config(
-        run=f"bench-{mode}-{n_accounts}",
+        run=f"bench-{workload}-{mode}-{n_accounts}",
         accounts=[{"name": f"account-{i + 1}"} for i in range(n_accounts)],
         partition={"scheme": scheme, "alpha": alpha, "limit": limit},
         training={"rounds": rounds},
         secagg={"secure": secure},
-        workload={"name": "mnist", "federated_evaluation": federated_evaluation},
+        workload={"name": workload, "federated_evaluation": federated_evaluation},
         storage={"root": str(root / "storage")},
         # In the host, one account after another: the core timer patches this process only.
         # benchmarks/bench_parallel.py times the parallel default in every process.
@@ -141,11 +142,14 @@ def run(
     return {
         "bench": "round",
         "mode": mode,
+        "workload": workload,
         "accounts": n_accounts,
         "partition": scheme if scheme != "dirichlet" else f"dirichlet({alpha})",
         "rounds": rounds,
         "images": limit or 60000,
         "median_round_seconds": round(statistics.median(round_seconds), 2),
+        "median_stage_seconds": {s: round(statistics.median(m["stage_seconds"].get(s, 0.0) for m in later), 3)
+                                 for s in later[0]["stage_seconds"]},
         "total_seconds": round(total, 1),
         "core_seconds": round(core_seconds, 1),
         "orchestration_seconds": round(orchestration, 1),
@@ -153,8 +157,17 @@ def run(
         "final_accuracy": committed[-1]["accuracy"],
         "accuracy_per_round": [m["accuracy"] for m in committed],
         "bytes_sent_per_account": int(statistics.mean(committed[-1]["bytes_sent"].values())),
+        "float32_update_bytes": float32_update_bytes(workload),
         "core_breakdown": {k: round(v, 2) for k, v in sorted(spent.items())},
     }
+
+
+def float32_update_bytes(workload: str) -> int:
+    """The workload's model state as it would travel in plaintext float32 (the bytes target's unit)."""
+    from fedring.ml.state import StateLayout
+    from fedring.workloads import resolve_workload
+
+    return 4 * StateLayout.of(resolve_workload(workload).build_model(0)).float_size
 
 
 def prefect_overhead(samples: int = 20) -> dict:
@@ -201,6 +214,7 @@ def main() -> None:
     parser.add_argument("--partition", choices=["iid", "dirichlet", "shards"], default="iid")
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--modes", nargs="+", choices=["plaintext", "secure", "secure-fedeval"], default=["plaintext", "secure"])
+    parser.add_argument("--workload", default="mnist", help="a workload on MNIST data: mnist or resnet18-mnist")
     args = parser.parse_args()
     print(json.dumps(prefect_overhead()), flush=True)
     for n in args.accounts:
@@ -209,12 +223,12 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="fedring-bench-") as tmp:
                 rows[mode] = run(
                     n, secure=mode != "plaintext", rounds=args.rounds, limit=args.limit or None, root=Path(tmp),
-                    scheme=args.partition, alpha=args.alpha, federated_evaluation=mode == "secure-fedeval",
+                    scheme=args.partition, alpha=args.alpha, federated_evaluation=mode == "secure-fedeval", workload=args.workload,
                 )
             print(json.dumps(rows[mode]), flush=True)
         if {"secure", "secure-fedeval"} <= rows.keys():
             ratio = rows["secure-fedeval"]["median_round_seconds"] / rows["secure"]["median_round_seconds"]
-            print(json.dumps({"bench": "federated-evaluation-ratio", "accounts": n,
+            print(json.dumps({"bench": "federated-evaluation-ratio", "workload": args.workload, "accounts": n,
                               "fedeval_over_secure_round": round(ratio, 3), "target": 1.03}), flush=True)
         if not {"secure", "plaintext"} <= rows.keys():
             continue
@@ -223,9 +237,12 @@ def main() -> None:
             json.dumps(
                 {
                     "bench": "round-ratio",
+                    "workload": args.workload,
                     "accounts": n,
                     "secure_over_plaintext_round": round(rows[True]["median_round_seconds"] / rows[False]["median_round_seconds"], 3),
                     "secure_orchestration_share": rows[True]["orchestration_share"],
+                    "secure_bytes_over_float32_update": round(
+                        rows[True]["bytes_sent_per_account"] / rows[True]["float32_update_bytes"], 4),
                     "accuracy_gap_pp": round(100 * (rows[True]["final_accuracy"] - rows[False]["final_accuracy"]), 2),
                 }
             ),
