@@ -173,8 +173,10 @@ class Party:
         Returns the state now stored: ``data``, or what an earlier attempt of the stage
         kept (a retry or a rerun after a crash continues with the first attempt's secrets).
         """
-        stored = self.store.put_once(key, self.seal_to(self.name, data, rnd=rnd, stage=stage))
-        return self.open_from(self.name, stored, rnd=rnd, stage=stage)
+        sealed = self.seal_to(self.name, data, rnd=rnd, stage=stage)
+        stored = self.store.put_once(key, sealed)
+        # put_once hands back our own envelope when it stored it: no need to open it again
+        return data if stored is sealed else self.open_from(self.name, stored, rnd=rnd, stage=stage)
 
     def recall(self, key: str, *, rnd: Round, stage: str) -> bytes:
         return self.open_from(self.name, self.store.get(key), rnd=rnd, stage=stage)

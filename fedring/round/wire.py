@@ -32,15 +32,19 @@ def context(run: str, rnd: int | str, stage: str, *, sender: str, recipient: str
 
 
 def u32_to_bytes(vector: np.ndarray) -> bytes:
-    """A uint32 vector as raw little-endian bytes (4 bytes per entry, no framing)."""
-    return vector.astype("<u4").tobytes()
+    """A uint32 vector as raw little-endian bytes (4 bytes per entry, no framing).
+
+    One copy (``tobytes``): a vector already little-endian uint32 is not converted first,
+    which for ResNet-18's 11M entries saves a 45 MB copy per call.
+    """
+    return np.asarray(vector, dtype="<u4").tobytes()
 
 
-def u32_from_bytes(data: bytes) -> np.ndarray:
-    """The inverse of ``u32_to_bytes``, as a writable native uint32 array."""
-    if len(data) % 4:
+def u32_from_bytes(data: bytes | bytearray | memoryview, offset: int = 0) -> np.ndarray:
+    """The inverse of ``u32_to_bytes`` (of ``data`` from ``offset`` on), as a writable native uint32 array."""
+    if (len(data) - offset) % 4:
         raise IntegrityError("vector bytes are not a whole number of uint32 values")
-    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return np.frombuffer(data, dtype="<u4", offset=offset).astype(np.uint32)
 
 
 def encode_bundle(items: dict[str, bytes]) -> bytes:
@@ -59,7 +63,7 @@ def decode_bundle(data: bytes) -> dict[str, bytes]:
 def encode_record(meta: dict, y: np.ndarray) -> bytes:
     """A vector with its metadata (JSON), as an account keeps it (contribution, partial sum)."""
     head = canonical(meta)
-    return struct.pack(">I", len(head)) + head + u32_to_bytes(y)
+    return b"".join([struct.pack(">I", len(head)), head, np.ascontiguousarray(y, dtype="<u4").data])
 
 
 def decode_record(data: bytes) -> tuple[dict, np.ndarray]:
@@ -68,7 +72,7 @@ def decode_record(data: bytes) -> tuple[dict, np.ndarray]:
         meta = json.loads(data[4 : 4 + n])
     except (struct.error, ValueError) as exc:
         raise IntegrityError(f"a kept vector record is malformed: {exc}") from exc
-    return meta, u32_from_bytes(data[4 + n :])
+    return meta, u32_from_bytes(data, offset=4 + n)
 
 
 def survivor_set(survivors: Iterable[str], dropped: Iterable[str], *, model: str, view: str) -> bytes:
