@@ -27,6 +27,7 @@ def probe(account: str, rnd: int, fail: dict[str, str]) -> dict:
         "interop_threads": torch.get_num_interop_threads(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "malloc_trim_threshold": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
     }
 
 
