@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from fedring.errors import ConfigError
 from fedring.keys.identity import parse_pin
 from fedring.layout import CLIENT_STAGES, DATA_PREFIX, check_data_prefix, check_name
+from fedring.policy import MAX_CLAUSES
 
 PLACEHOLDER = "change-me"  # how the templates mark a value the user must fill in
 
@@ -312,6 +313,12 @@ class FederationConfig(_Strict):
         limit = self.partition.limit
         if limit is not None and limit < len(names):
             raise ValueError(f"partition.limit: {len(names)} accounts but only {limit} images to split")
+        if self.secagg.secure and len(names) >= MAX_CLAUSES:
+            raise ValueError(
+                f"accounts: a secure federation has at most {MAX_CLAUSES - 1} client accounts, {len(names)} given: each "
+                f"round's model is sealed to the host and every participant, one envelope clause each, and an envelope "
+                f"holds at most {MAX_CLAUSES} clauses"
+            )
         t = self.secagg.threshold
         if t is not None and not 1 <= t <= len(names):
             raise ValueError(f"secagg.threshold must be between 1 and {len(names)} accounts")

@@ -210,3 +210,30 @@ def test_policies_grant_the_host_only_outbox_public_reads_and_inbox_writes() -> 
     }
     trust = trust_policy("arn:aws:iam::1:role/h", "e")["Statement"]
     assert [s["Principal"] for s in trust] == [{"AWS": ["arn:aws:iam::1:role/h"]}]
+
+
+def test_a_secure_federation_is_refused_beyond_what_the_model_envelope_can_hold() -> None:
+    from fedring.policy import MAX_CLAUSES
+
+    most = [{"name": f"a{i}"} for i in range(MAX_CLAUSES - 1)]
+    assert len(build_config(accounts=most).accounts) == MAX_CLAUSES - 1  # the host and 63 participants: 64 clauses
+    too_many = [*most, {"name": "one-more"}]
+    with pytest.raises(ConfigError, match=f"at most {MAX_CLAUSES - 1} client accounts, {MAX_CLAUSES} given"):
+        build_config(accounts=too_many)
+    assert len(build_config(accounts=too_many, secagg={"secure": False}).accounts) == MAX_CLAUSES  # nothing is sealed
+
+
+def test_demo_with_too_many_accounts_exits_2_with_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    fedring = Path(sys.executable).with_name("fedring")
+    done = subprocess.run([str(fedring), "demo", "--accounts", "64", "--run-dir", str(tmp_path / "demo")],
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: accounts: a secure federation has at most 63 client accounts, 64 given: each round's model is sealed "
+        "to the host and every participant, one envelope clause each, and an envelope holds at most 64 clauses"
+    ]
+    assert not (tmp_path / "demo").exists()
