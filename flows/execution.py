@@ -127,7 +127,7 @@ def _local_cluster(workers: int, threads: int) -> LocalCluster:
     # (the worker-only environment below leaves the host's settings alone), and
     # MALLOC_TRIM_THRESHOLD_=65536, which also turns off glibc's adaptive mmap threshold:
     # every activation tensor then comes from a fresh mmap, page faults and all, and the
-    # CNN trained 1.7x (one thread) to 2.4x (two) slower in a worker than in the host.
+    # CNN trained 1.6x (one thread) to 2.4x (two) slower in a worker than in the host.
     with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
