@@ -59,7 +59,11 @@ from flows.dispatch import Outcome
 from flows.graph import end_stage, upstream
 from flows.progress import report
 
-POLL_FIRST, POLL_MAX = 0.02, 0.25  # seconds between two looks at an account's status (back-off)
+# Seconds between two looks at an account's status: every POLL_FAST for the first
+# FAST_SECONDS (a light stage answers within a second, and each look saved there is a
+# round trip saved), then backing off to POLL_MAX while a long stage trains (on S3, a
+# HEAD request every half second per account).
+POLL_FAST, FAST_SECONDS, POLL_MAX = 0.05, 2.0, 0.5
 _state: dict[str, Any] = {"flow_run": None, "rows": []}  # the current flow run's table of stage timings
 
 
@@ -122,7 +126,7 @@ def await_stage(cfg: FederationConfig, request: StageRequest, seconds: float, st
     view, pinned = host_view(cfg, request.account, rnd=request.rnd), pins(cfg)
     blob = request.sign(load_identity(cfg, cfg.host.name))
     start = time.monotonic()
-    deadline, interval, last_error = start + seconds, POLL_FIRST, None
+    deadline, interval, last_error = start + seconds, POLL_FAST, None
     written = False
     while True:
         if stop.is_set():
@@ -146,7 +150,8 @@ def await_stage(cfg: FederationConfig, request: StageRequest, seconds: float, st
             return {"outcome": "missed", "error": f"DeadlineMissed: {error}", "waited": time.monotonic() - start,
                     "deadline": seconds, "agent_seconds": None, "result": {}}
         stop.wait(min(interval, max(0.0, deadline - time.monotonic())))
-        interval = min(POLL_MAX, interval * 1.5)
+        if time.monotonic() - start > FAST_SECONDS:
+            interval = min(POLL_MAX, interval * 1.5)
 
 
 def _write(view: Store, request: StageRequest, blob: bytes) -> bool:
