@@ -15,7 +15,7 @@ Sections:
           parallel path: real training on 60 MNIST images each, sealing, storage, Prefect,
           client stages in worker processes (bench_parallel.py's scale section; long: not in
           the default set). Refused today with a one-line error: a secure federation holds at
-          most 63 accounts, because the round's model envelope holds 64 clauses
+          most 255 accounts, because the round's model envelope holds 256 clauses
 Timings are wall-clock on a shared 2-core machine: compare ratios, not absolutes.
 """
 

@@ -12,7 +12,7 @@ The envelope needs a disjunction of clauses (each clause a set of attributes tha
 must all be held), because it splits the content key per clause. Threshold gates
 and nested ``and`` over ``or`` multiply out, so the expansion is bounded: at most
 ``MAX_CLAUSES`` clauses after minimisation, and no intermediate product above
-``MAX_CLAUSES ** 2`` is ever built, so a hostile policy cannot exhaust memory.
+4,096 clauses is ever built, so a hostile policy cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -25,18 +25,22 @@ from itertools import combinations
 
 from fedring.errors import PolicySyntaxError, PolicyTooLarge
 
-MAX_CLAUSES = 64
+MAX_CLAUSES = 256
 """Most clauses a policy may have in minimal disjunctive normal form (one key wrap per
-attribute per clause, so this bounds header size and sealing cost)."""
+attribute per clause, so this bounds header size and sealing cost). A round's model is
+sealed to the host and every participant, one clause each, so this is also the largest
+secure federation (255 accounts)."""
 
 MAX_CLAUSE_ATTRIBUTES = 32
 """Most attributes in one clause."""
 
-MAX_TEXT = 4096
-"""Longest policy text, in characters."""
+MAX_TEXT = 32768
+"""Longest policy text, in characters (256 clauses of one 63-character identity each fit)."""
 
 _MAX_DEPTH = 32
-_INTERMEDIATE = MAX_CLAUSES * MAX_CLAUSES
+_INTERMEDIATE = 4096
+"""Most clauses a product (``and``, a threshold gate) may build before minimisation, which
+compares clauses pairwise: a hostile policy costs at most this squared."""
 
 ATTRIBUTE_RE = re.compile(r"[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9._-]*")
 _TOKEN = re.compile(

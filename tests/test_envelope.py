@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedring import envelope
-from fedring.errors import ConfigError, IntegrityError, PolicyNotSatisfied, UnknownKey
+from fedring.errors import ConfigError, IntegrityError, PolicyNotSatisfied, PolicyTooLarge, UnknownKey
 from fedring.keys import Authority, KeyRing, PublicDirectory, new_account_keys
 from fedring.policy import parse
 from tests.test_policy import UNIVERSE, holds, render, trees
@@ -257,3 +257,25 @@ def test_rewrap_to_a_new_policy(world) -> None:  # type: ignore[no-untyped-def]
     assert envelope.open_bytes(rings["gamma"], sink.getvalue(), context=CTX) == b"shared model"
     with pytest.raises(PolicyNotSatisfied):  # rewrap needs the right to open
         envelope.rewrap(rings["beta"], directory, io.BytesIO(blob), io.BytesIO())
+
+
+def test_the_largest_audience_a_round_model_has_opens_for_its_last_member() -> None:
+    # Prepare: the host and 255 participants with the longest names (63 characters), one
+    # clause each: the policy a 255-account federation seals its model to
+    from fedring.policy import MAX_CLAUSES
+
+    names = [f"{i:03d}-" + "x" * 59 for i in range(MAX_CLAUSES + 1)]
+    authorities = {n: Authority.create(n) for n in names}
+    keys = {n: authorities[n].issue(f"{n}:self") for n in names}
+    directory = PublicDirectory.from_documents(a.public_document() for a in authorities.values())
+    audience, outsider = names[:MAX_CLAUSES], names[MAX_CLAUSES]
+
+    # Execute
+    blob = envelope.seal_bytes(" or ".join(f"{n}:self" for n in audience), directory, b"model", context=CTX)
+
+    # Assert
+    assert envelope.open_bytes(KeyRing([keys[audience[-1]]]), blob, context=CTX) == b"model"
+    with pytest.raises(PolicyNotSatisfied):
+        envelope.open_bytes(KeyRing([keys[outsider]]), blob, context=CTX)
+    with pytest.raises(PolicyTooLarge, match=f"the limit is {MAX_CLAUSES}"):
+        envelope.seal_bytes(" or ".join(f"{n}:self" for n in names), directory, b"model", context=CTX)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedring.errors import PolicySyntaxError, PolicyTooLarge
-from fedring.policy import MAX_CLAUSES, canonical_text, parse
+from fedring.policy import MAX_CLAUSES, MAX_TEXT, canonical_text, parse
 
 UNIVERSE = ["acme:self", "acme:eval", "beta:self", "beta:gpu.a100", "gamma-3:x_y"]
 
@@ -85,15 +85,15 @@ def test_syntax_errors_give_the_position(text: str, position: int, fragment: str
 
 
 def test_expansion_bound_is_refused() -> None:
-    # Prepare: 7 independent ors multiply out to 2**7 = 128 > MAX_CLAUSES clauses
-    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(7))
+    # Prepare: 9 independent ors multiply out to 2**9 = 512 > MAX_CLAUSES clauses
+    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(9))
 
     with pytest.raises(PolicyTooLarge, match=f"the limit is {MAX_CLAUSES}"):
         parse(text)
 
 
 def test_just_under_the_bound_is_accepted() -> None:
-    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(6))  # 64 clauses
+    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(8))  # 256 clauses
 
     assert len(parse(text).clauses) == MAX_CLAUSES
 
@@ -106,8 +106,8 @@ def test_large_threshold_is_refused_before_it_is_expanded() -> None:
 
 
 def test_overlong_and_deep_policies_are_refused() -> None:
-    with pytest.raises(PolicyTooLarge):
-        parse("a:x or " * 1000 + "a:x")
+    with pytest.raises(PolicyTooLarge, match=f"the limit is {MAX_TEXT}"):
+        parse("a:x or " * (MAX_TEXT // 7) + "a:x")
     with pytest.raises(PolicySyntaxError, match="nested deeper"):
         parse("(" * 40 + "a:x" + ")" * 40)
 
