@@ -21,6 +21,8 @@ participants and dropped, and every object of every bucket must read back. The h
     .venv/bin/python benchmarks/bench_crash.py --points all --faults kill before after --runs secure plain
     .venv/bin/python benchmarks/bench_crash.py --points kinds --s3  # first write of each kind, on Ceph
 
+``--jobs N`` runs N points at once (each its own storage; resume times grow with N).
+
 ``--points``: ``all``, ``kinds`` (the first write of each kind, and the last write), a
 count N (evenly spaced), or a list such as ``1-20,97,183``. Prints one JSON line per point
 and one summary line per run and fault. Hours for ``all`` (about 45 s a kill point here).
@@ -34,7 +36,9 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -108,6 +112,8 @@ def main() -> None:
     ap.add_argument("--points", default="5", help="all, kinds, a count, or a list such as 1-20,97")
     ap.add_argument("--s3", action="store_true", help="run on the loopback Ceph radosgw (tests/s3/server.py)")
     ap.add_argument("--workdir", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="points run at once, each its own storage and run (resume times grow with it)")
     args = ap.parse_args()
 
     with ExitStack() as stack:
@@ -118,9 +124,11 @@ def main() -> None:
         for kind in args.runs:
             secure = kind == "secure"
             counter = iter(range(1_000_000))
+            lock = threading.Lock()
 
             def make(label: str, kind: str = kind, secure: bool = secure) -> Place:
-                base = work / kind / f"{label}-{next(counter)}"
+                with lock:
+                    base = work / kind / f"{label}-{next(counter)}"
                 if fed is None:
                     return local_place(base, secure=secure)
                 run = f"bench-{kind}-{label}-{time.time_ns() % 10**9}"
@@ -136,14 +144,19 @@ def main() -> None:
             points = choose(args.points, ref)
             for fault in args.faults:
                 rows = []
-                for k in points:
+
+                def point(k: int, fault: str = fault, kind: str = kind) -> None:
                     row = one_point(ref, make, fault, k, env, extra)
-                    rows.append(row)
-                    emit({"bench": "crash", "run": kind, "s3": bool(fed), **row})
+                    with lock:
+                        rows.append(row)
+                        emit({"bench": "crash", "run": kind, "s3": bool(fed), "jobs": args.jobs, **row})
+
+                with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+                    list(pool.map(point, points))
                 times = [r["resume_seconds"] for r in rows if "resume_seconds" in r]
                 failures = [r["point"] for r in rows if not r["ok"]]
                 emit({
-                    "bench": "crash", "summary": True, "run": kind, "s3": bool(fed), "fault": fault,
+                    "bench": "crash", "summary": True, "run": kind, "s3": bool(fed), "fault": fault, "jobs": args.jobs,
                     "writes": len(ref.trace), "points_covered": len(rows), "failures": failures,
                     "resume_seconds_median": round(statistics.median(times), 2) if times else None,
                     "target_met": not failures and len(rows) == len(ref.trace),
