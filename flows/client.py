@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 
-from prefect import flow
+from prefect import Task, flow
 from prefect.utilities.annotations import quote
 
 from fedring.config import FederationConfig
@@ -36,6 +36,11 @@ def _named(stage: str, purpose: str) -> str:
     return f"{purpose} {stage}" if purpose else stage
 
 
+def _for(task: Task, purpose: str) -> Task:
+    """The stage's task, its runs named after the sum: ``contribute-beta-round-2-eval`` beside ``contribute-beta-round-2``."""
+    return task.with_options(task_run_name=f"{task.task_run_name}-{purpose}") if purpose else task
+
+
 @flow(name="client-enrol", flow_run_name="{account}-enrol", persist_result=False)
 def client_enrol(cfg: FederationConfig, account: str) -> dict:
     """Check this account's data against the workload and publish its sample count; its keys (once) if secure."""
@@ -46,21 +51,21 @@ def client_enrol(cfg: FederationConfig, account: str) -> dict:
 def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Round secrets; the signed round key, self-mask commitment and model digest."""
     report(rnd, _named("advertise", purpose), account)
-    return client_step(advertise, quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(advertise, purpose), quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-share-keys", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Accept the round's advertisements; the Shamir shares of the round secrets, sealed and signed."""
     report(rnd, _named("share-keys", purpose), account)
-    return client_step(share, quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(share, purpose), quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Train → quantise → mask (or evaluate / count → mask); the masked vector stays sealed in the account."""
     report(rnd, _named("contribute", purpose), account)
-    return client_step(contribute, quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(contribute, purpose), quote(cfg), account, roster, rnd, purpose)
 
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
@@ -68,7 +73,7 @@ def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int],
                     purpose: str = "") -> dict:
     """Open the partial sum, add the masked vector, send the sum to the next hop."""
     report(rnd, _named("ring-hop", purpose), account)
-    return client_step(ring_hop, quote(cfg), account, roster, rnd, to, came_from, purpose)
+    return client_step(_for(ring_hop, purpose), quote(cfg), account, roster, rnd, to, came_from, purpose)
 
 
 @flow(name="client-consistency", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -76,7 +81,7 @@ def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, in
                        purpose: str = "") -> dict:
     """Check the announced survivor set and sign it."""
     report(rnd, _named("consistency", purpose), account)
-    return client_step(sign_survivors, quote(cfg), account, roster, rnd, survivors, dropped, purpose)
+    return client_step(_for(sign_survivors, purpose), quote(cfg), account, roster, rnd, survivors, dropped, purpose)
 
 
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -85,4 +90,4 @@ def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], r
     """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
     report(rnd, _named("reveal", purpose), account)
     decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
-    return client_step(reveal, quote(cfg), account, roster, rnd, survivors, dropped, decoded, purpose)
+    return client_step(_for(reveal, purpose), quote(cfg), account, roster, rnd, survivors, dropped, decoded, purpose)

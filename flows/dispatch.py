@@ -198,7 +198,7 @@ def _in_workers(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str,
     stage, rnd = flow.name.removeprefix("client-"), params.get("rnd")
     if rnd is not None:
         report(rnd, stage, f"{len(accounts)} accounts in {len(batches)} worker processes")
-    name = f"{flow.name}" + (f"-round-{rnd}" if rnd is not None else "")
+    name = f"{flow.name}" + (f"-round-{rnd}" if rnd is not None else "") + (f"-{purpose}" if (purpose := params.get("purpose")) else "")
     ref = f"{flow.fn.__module__}:{flow.fn.__name__}"
     futures = [
         client_stages.with_options(task_run_name=f"{name}-part-{i + 1}-of-{len(batches)}").submit(

@@ -12,13 +12,13 @@ from fedring.split import simulate_accounts
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def _cfg(tmp_path, run: str):
+def _cfg(tmp_path, run: str, *, secure: bool = False):
     cfg = build_config(
         run=run,
         accounts=[{"name": "alpha"}, {"name": "beta"}],
         partition={"scheme": "iid", "limit": 400},
         training={"rounds": 1, "eval_limit": 500},
-        secagg={"secure": False},
+        secagg={"secure": secure},
         workload={"name": "mnist", "federated_evaluation": True},  # the federated evaluation sum too
         storage={"root": str(tmp_path / "storage")},
     )
@@ -63,6 +63,26 @@ def test_embedded_client_stages_are_task_runs_of_the_round(tmp_path):
     with get_client(sync_client=True) as client:
         names = _task_run_names(client, _round_run_id(client, "dispatch-embedded-round-1"))
     assert names == EMBEDDED_TASKS  # every task run of the round, each named after what it does (no random suffix)
+
+
+def test_a_secure_rounds_two_sums_name_their_client_task_runs_apart(tmp_path):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.host import federated_training
+
+    federated_training(_cfg(tmp_path, "dispatch-sums", secure=True))
+    stages = [f"{s}-{a}-round-1" for s in ("advertise", "share-keys", "contribute", "consistency", "reveal")
+              for a in ("alpha", "beta")]
+    expected = {*stages, *(f"{name}-eval" for name in stages)}  # the training sum's, then the evaluation sum's
+    with get_client(sync_client=True) as client:
+        round_id = _round_run_id(client, "dispatch-sums-round-1")
+        for _ in range(60):  # task runs reach the API in batches
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[round_id])))
+            if expected <= (names := {r.name for r in runs}):
+                break
+            time.sleep(0.5)
+    assert expected <= names, sorted(expected - names)
 
 
 def test_the_round_is_drawn_as_a_graph_each_step_waiting_for_the_one_before(tmp_path):
