@@ -84,8 +84,8 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
         request = make_request(cfg.run, rnd, account, stage, params)
         seconds = deadline_seconds(cfg.deadlines, stage, account, last)
         purpose = params.get("purpose") or ""
-        name = (f"{purpose}-" if purpose else "") + f"{stage}-{account}-round-{rnd}" + (
-            f"-to-{params['to']}" if stage == "ring-hop" else "")
+        name = f"{stage}-{account}-round-{rnd}" + (f"-to-{params['to']}" if stage == "ring-hop" else "") + (
+            f"-{purpose}" if purpose else "")  # as in the host: contribute-beta-round-2-eval
         futures[account] = await_stage.with_options(task_run_name=name).submit(
             quote(cfg), quote(request), seconds, quote(stop), wait_for=after
         )
