@@ -15,7 +15,9 @@ each write k chosen by ``--points``, and each fault of ``--faults``:
 
 Either way the run must exit 0 with the reference's plaintext models (SHA-256 per round),
 participants and dropped, and every object of every bucket must read back. The hook is
-``tests/crash/bootstrap.py``; all runs share one Prefect server.
+``tests/crash/bootstrap.py``; all runs share one Prefect server. Client stages run in the
+traced process (``FEDRING_WORKERS=0``, as in the tests), so every write of the run is a
+kill point, the clients' as well as the host's.
 
     .venv/bin/python benchmarks/bench_crash.py                      # smoke: 5 kill points, secure
     .venv/bin/python benchmarks/bench_crash.py --points all --faults kill before after --runs secure plain
@@ -118,7 +120,9 @@ def main() -> None:
 
     with ExitStack() as stack:
         work = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-crash-")))
-        env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"))
+        # Client stages in the traced process, as in the tests: a worker process's writes
+        # would be neither counted nor killed, and "every write" would mean the host's only.
+        env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), FEDRING_WORKERS="0")
         stack.enter_context(prefect_server(env))
         fed = _s3_federation(stack) if args.s3 else None
         for kind in args.runs:

@@ -7,7 +7,8 @@ times no run can repeat. What to do is read from ``FEDRING_CRASH`` (JSON):
 
 - ``trace``: a file that gets one JSON line per write (``n``, ``bucket``, ``key``), flushed
   before the write's fault acts, so a killed process leaves its writes on record;
-- ``kill_after``: n, SIGKILL this process right after its n-th write returned;
+- ``kill_after``: n, SIGKILL this process right after its n-th write returned (or found its
+  object there already: an earlier attempt's, which the caller adopts);
 - ``fail_at``: n, the n-th write raises a transient ``StorageError`` once (``fault``:
   ``before`` the object is written, or ``after``, as when a PUT succeeds but its answer is
   lost);
@@ -67,11 +68,13 @@ class Plan:
         after = self.spec.get("fault", "before") == "after"
         if fail and not after:
             raise StorageError(f"injected transient fault before write {n} ({store.bucket}/{key})")
-        result = real(store, key, data)
+        try:
+            result = real(store, key, data)
+        finally:  # also after a put that finds its object there (ObjectExists: an earlier attempt's, adopted)
+            if self.spec.get("kill_after") == n:
+                os.kill(os.getpid(), signal.SIGKILL)
         if fail:
             raise StorageError(f"injected transient fault after write {n} ({store.bucket}/{key})")
-        if self.spec.get("kill_after") == n:
-            os.kill(os.getpid(), signal.SIGKILL)
         return result
 
 
