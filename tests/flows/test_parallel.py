@@ -64,6 +64,22 @@ def test_each_stage_runs_in_a_worker_process_with_bounded_threads():
     assert {r["malloc_trim_threshold"] for r in seen} == {None}
 
 
+def test_a_light_stage_of_a_small_sum_runs_in_the_host_and_of_a_large_one_in_the_workers(monkeypatch):
+    from flows import dispatch
+    from flows.client import client_advertise, client_consistency, client_reveal, client_share_keys
+
+    assert dispatch.LIGHT_STAGES == {f.name for f in (client_advertise, client_share_keys, client_consistency, client_reveal)}
+    monkeypatch.setattr(dispatch, "LIGHT_STAGES", {client_probe.name})  # the probe stands in for a light stage
+
+    small = _probe_round(workers=2)
+    monkeypatch.setattr(dispatch, "LIGHT_IN_HOST_UP_TO", len(ACCOUNTS) - 1)
+    large = _probe_round(workers=2)
+
+    assert {o.result["pid"] for o in small.values()} == {os.getpid()}
+    assert os.getpid() not in {o.result["pid"] for o in large.values()}
+    assert all(o.ok for o in (*small.values(), *large.values()))
+
+
 def test_configured_threads_bound_each_worker():
     outcomes = _probe_round(workers=1, threads=2)
 
