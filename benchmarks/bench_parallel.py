@@ -11,6 +11,10 @@ and print one JSON line per run and one per comparison, with the settings and ra
 Sections (targets of issue 18, on a quiet 2-core machine):
   workers       contribute-stage seconds with one worker process (all cores) and with one
                 per core (one thread each): ratio >= 1.7
+  auto          round and contribute seconds with one worker per core against the default
+                (auto: 5 workers for 5 accounts on 2 cores), one thread a stage: reported
+  light         round seconds and the light stages' (advertise, share-keys, consistency,
+                reveal) with those stages in the workers against in the host: reported
   compete       round seconds at the default setting, quiet and with one CPU-bound process
                 beside it (a busy loop, started and stopped here): ratio <= 1.7
   orchestration share of the round's wall time during which no process (host or worker)
@@ -71,6 +75,10 @@ def run(spec: dict) -> dict:
         execution={"workers": spec["workers"], "threads": spec.get("threads")},
     )
     clock = spec.get("core_clock")
+    if "light_in_host" in spec:  # the light stages' rule of flows/dispatch.py, for a side-by-side run
+        import flows.dispatch
+
+        flows.dispatch.LIGHT_IN_HOST_UP_TO = spec["light_in_host"]
     from fedring.split import simulate_accounts
 
     simulate_accounts(cfg)  # each account's data in place: `fedring run` has no split step
@@ -137,6 +145,7 @@ def summary(section: str, result: dict) -> dict:
         return {**out, "error": result["error"]}
     return {**out, "round_s": later(result, lambda r: r["seconds"]),
             "contribute_s": later(result, lambda r: r["stage_seconds"].get("contribute")),
+            "light_s": later(result, lambda r: sum(r["stage_seconds"].get(s, 0) for s in LIGHT)),
             "final_accuracy": result["rounds"][-1]["accuracy"], "host_peak_mb": round(result["host_peak_mb"]),
             "tree_peak_mb": round(result["tree_peak_mb"]), "seconds_per_round": [round(r["seconds"], 2) for r in result["rounds"]],
             **({"core_share": later(result, lambda r: r.get("core_covered_s") and r["core_covered_s"] / r["seconds"])}
@@ -161,6 +170,31 @@ def section_workers(args, base: dict) -> None:
     value = ratio(one.get("contribute_s"), many.get("contribute_s"))
     emit({"bench": "parallel", "section": "workers", "comparison": f"contribute s, 1 worker / {cores()} workers",
           "ratio": value, "target": TARGETS["contribute_speedup"], "met": None if value is None else value >= TARGETS["contribute_speedup"]})
+
+
+def section_auto(args, base: dict) -> None:
+    """The default worker count against one worker per core (both one thread a stage), same run."""
+    from flows.execution import auto_workers
+
+    per_core = summary("auto", spawn({**base, "workers": cores(), "threads": 1}, args.timeout))
+    auto = summary("auto", spawn({**base, "workers": "auto"}, args.timeout))
+    emit(per_core), emit(auto)
+    for what in ("round_s", "contribute_s"):
+        emit({"bench": "parallel", "section": "auto", "comparison": f"{what}, {cores()} workers / auto "
+              f"({auto_workers(args.accounts, cores())} workers)", "ratio": ratio(per_core.get(what), auto.get(what))})
+
+
+LIGHT = ("advertise", "shares", "consistency", "reveal")  # stage names in the round's stage_seconds
+
+
+def section_light(args, base: dict) -> None:
+    """Light stages in the workers against in the host (the default up to 16 accounts), same run."""
+    rows = [summary("light", spawn({**base, "workers": "auto", "light_in_host": up_to}, args.timeout))
+            for up_to in (0, 16)]
+    for row, where in zip(rows, ("workers", "host")):
+        emit({**row, "light_stages_in": where})
+    emit({"bench": "parallel", "section": "light", "comparison": "round s, light stages in workers / in the host",
+          "ratio": ratio(rows[0].get("round_s"), rows[1].get("round_s"))})
 
 
 def section_compete(args, base: dict) -> None:
@@ -196,7 +230,7 @@ def section_scale(args, base: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--job", help=argparse.SUPPRESS)
-    ap.add_argument("--only", nargs="+", choices=["workers", "compete", "orchestration", "scale"],
+    ap.add_argument("--only", nargs="+", choices=["workers", "auto", "light", "compete", "orchestration", "scale"],
                     default=["workers", "compete", "orchestration", "scale"])
     ap.add_argument("--accounts", type=int, default=5)
     ap.add_argument("--limit", type=int, default=0, help="training images in all (0: all 60,000)")
