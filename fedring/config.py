@@ -263,8 +263,7 @@ class ExecutionConfig(_Strict):
     workers: int | Literal["auto"] = Field(
         "auto",
         description="Worker processes of the local cluster: 'auto' = one per core, at most one per "
-        "account, or more when they end a stage sooner (5 accounts on 2 cores: 5 workers; at most 4 per "
-        "core); 0 = in the host process, one account after another. Env FEDRING_WORKERS wins.",
+        "account; 0 = in the host process, one account after another. Env FEDRING_WORKERS wins.",
     )
     threads: int | None = Field(
         None, ge=1, description="Torch threads per client stage; None: cores / concurrent stages (at least 1)."

@@ -47,26 +47,9 @@ def resolve(execution: ExecutionConfig, accounts: int, environ: dict[str, str] |
     env = os.environ if environ is None else environ
     workers = workers_setting(execution.workers, env)
     if workers == "auto":
-        workers = auto_workers(accounts, cores())
+        workers = max(1, min(cores(), accounts))
     address = env.get(ADDRESS_ENV, "").strip() or execution.address
     return execution.model_copy(update={"workers": workers, "address": address})
-
-
-def auto_workers(accounts: int, cores: int) -> int:
-    """Local worker processes for ``accounts`` equal stages on ``cores``: the fewest that finish soonest.
-
-    One per core, at most one per account, unless more workers end the stage sooner: 5
-    accounts on 2 cores are 3 waves for 2 workers (one core idles in the last), 2.5 for 5
-    one-thread workers that share the cores. At most 4 per core (each is a process with
-    torch and the model in memory).
-    """
-    if accounts <= cores:
-        return max(1, accounts)
-
-    def waves(w: int) -> float:  # stage time in units of one account's stage on a core of its own
-        return -(-accounts // w) * max(w, cores) / cores
-
-    return min(range(cores, min(accounts, 4 * cores) + 1), key=lambda w: (waves(w), w))
 
 
 def stage_threads(workers: int) -> int:

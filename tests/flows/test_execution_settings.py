@@ -9,38 +9,20 @@ from hypothesis import strategies as st
 from fedring.config import ExecutionConfig, build_config
 from fedring.errors import ConfigError
 from flows.dispatch import _balanced
-from flows.execution import auto_workers, cores, resolve, stage_threads
+from flows.execution import cores, resolve, stage_threads
 
 
 def test_auto_means_one_worker_per_core_and_at_most_one_per_account():
-    assert resolve(ExecutionConfig(), accounts=50 * cores(), environ={}).workers == cores()
+    assert resolve(ExecutionConfig(), accounts=50, environ={}).workers == cores()
     assert resolve(ExecutionConfig(), accounts=1, environ={}).workers == 1
     assert resolve(ExecutionConfig(workers=3), accounts=50, environ={}).workers == 3
-
-
-def test_auto_adds_workers_when_the_last_wave_would_leave_cores_idle():
-    # 2 cores: 3 accounts in 1.5 waves of 3 one-thread workers (not 2 waves of 2), 5 in 2.5
-    # (not 3), 9 in 4.5 (3 workers, not 5 waves of 2); 4 and 10 fill both cores anyway.
-    assert [auto_workers(n, 2) for n in (1, 2, 3, 4, 5, 9, 10)] == [1, 2, 3, 2, 5, 3, 2]
-    assert auto_workers(7, 1) == 1  # one core: more processes only share it
-
-
-@given(st.integers(min_value=1, max_value=500), st.integers(min_value=1, max_value=64))
-def test_auto_workers_stay_within_one_per_account_and_four_per_core(accounts, cores_):
-    workers = auto_workers(accounts, cores_)
-
-    assert 1 <= workers <= min(accounts, max(cores_, 4 * cores_))
-    if accounts <= cores_:
-        assert workers == accounts
-    if accounts % cores_ == 0:
-        assert workers == cores_  # whole waves already: more workers cannot end sooner
 
 
 def test_the_environment_wins_over_the_file():
     env = {"FEDRING_WORKERS": "0", "FEDRING_DASK_ADDRESS": "tcp://10.0.0.5:8786"}
     settings = resolve(ExecutionConfig(workers=2, address="tcp://other:1"), accounts=5, environ=env)
     assert settings.workers == 0 and settings.address == "tcp://10.0.0.5:8786"
-    assert resolve(ExecutionConfig(workers=0), accounts=5, environ={"FEDRING_WORKERS": "auto"}).workers == auto_workers(5, cores())
+    assert resolve(ExecutionConfig(workers=0), accounts=5, environ={"FEDRING_WORKERS": "auto"}).workers == min(cores(), 5)
 
 
 @pytest.mark.parametrize("raw", ["-1", "two", "1.5"])
