@@ -11,8 +11,6 @@ and print one JSON line per run and one per comparison, with the settings and ra
 Sections (targets of issue 18, on a quiet 2-core machine):
   workers       contribute-stage seconds with one worker process (all cores) and with one
                 per core (one thread each): ratio >= 1.7
-  auto          round and contribute seconds with one worker per core against the default
-                (auto: 5 workers for 5 accounts on 2 cores), one thread a stage: reported
   light         round seconds and the light stages' (advertise, share-keys, consistency,
                 reveal) with those stages in the workers against in the host: reported
   compete       round seconds at the default setting, quiet and with one CPU-bound process
@@ -172,18 +170,6 @@ def section_workers(args, base: dict) -> None:
           "ratio": value, "target": TARGETS["contribute_speedup"], "met": None if value is None else value >= TARGETS["contribute_speedup"]})
 
 
-def section_auto(args, base: dict) -> None:
-    """The default worker count against one worker per core (both one thread a stage), same run."""
-    from flows.execution import auto_workers
-
-    per_core = summary("auto", spawn({**base, "workers": cores(), "threads": 1}, args.timeout))
-    auto = summary("auto", spawn({**base, "workers": "auto"}, args.timeout))
-    emit(per_core), emit(auto)
-    for what in ("round_s", "contribute_s"):
-        emit({"bench": "parallel", "section": "auto", "comparison": f"{what}, {cores()} workers / auto "
-              f"({auto_workers(args.accounts, cores())} workers)", "ratio": ratio(per_core.get(what), auto.get(what))})
-
-
 LIGHT = ("advertise", "shares", "consistency", "reveal")  # stage names in the round's stage_seconds
 
 
@@ -230,7 +216,7 @@ def section_scale(args, base: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--job", help=argparse.SUPPRESS)
-    ap.add_argument("--only", nargs="+", choices=["workers", "auto", "light", "compete", "orchestration", "scale"],
+    ap.add_argument("--only", nargs="+", choices=["workers", "light", "compete", "orchestration", "scale"],
                     default=["workers", "compete", "orchestration", "scale"])
     ap.add_argument("--accounts", type=int, default=5)
     ap.add_argument("--limit", type=int, default=0, help="training images in all (0: all 60,000)")
