@@ -8,6 +8,8 @@ vectorised steps.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +85,25 @@ def train(
     return TrainResult(loss=last_loss, samples=len(y), seconds=time.perf_counter() - start)
 
 
+@contextmanager
+def channels_last(model: nn.Module, x: torch.Tensor) -> Iterator[torch.Tensor]:
+    """Run ``model`` on images ``x`` in channels-last memory format, then give the model back as it was.
+
+    Evaluation only (training keeps the default format, so trained weights stay the same
+    bit for bit). On this machine's CPU, torch runs convolutions over channels-last
+    tensors with oneDNN: the reference CNN's forward pass over 2,000 MNIST images took
+    0.25 s instead of 0.78 s on one thread. Inputs that are not images pass unchanged.
+    """
+    if x.dim() != 4:
+        yield x
+        return
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield x.contiguous(memory_format=torch.channels_last)
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 128) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) on the given images.
@@ -91,10 +112,11 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_siz
     batches of 128 took 1.4-1.9 s and batches of 2,000 took 3.6-4.0 s.
     """
     model.eval()
-    x, y = to_tensor(images), torch.from_numpy(labels.astype(np.int64))
+    y = torch.from_numpy(labels.astype(np.int64))
     correct, loss = 0, 0.0
-    for i in range(0, len(y), batch_size):
-        out = model(x[i : i + batch_size])
-        loss += nn.functional.cross_entropy(out, y[i : i + batch_size], reduction="sum").item()
-        correct += (out.argmax(1) == y[i : i + batch_size]).sum().item()
+    with channels_last(model, to_tensor(images)) as x:
+        for i in range(0, len(y), batch_size):
+            out = model(x[i : i + batch_size])
+            loss += nn.functional.cross_entropy(out, y[i : i + batch_size], reduction="sum").item()
+            correct += (out.argmax(1) == y[i : i + batch_size]).sum().item()
     return correct / len(y), loss / len(y)
