@@ -31,15 +31,26 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def federated_evaluations(committed: Sequence[dict]) -> list[dict]:
+    """Per committed round, the federated evaluation of its model ({} while unknown or turned off).
+
+    The last round's manifest holds its own (``federated``); an earlier round's model is
+    evaluated in the next round's sum, so its evaluation is in the next manifest
+    (``federated_previous``, see ``fedring.round.evaluate``).
+    """
+    carried = {int(m["round"]) - 1: m["federated_previous"] for m in committed if m.get("federated_previous")}
+    return [m.get("federated") or carried.get(int(m["round"])) or {} for m in committed]
+
+
 def rows(committed: Sequence[dict]) -> list[dict]:
     """One flat row per committed round, in COLUMNS order.
 
     ``accuracy``/``loss``: on the host's own test set (None without one); ``fed_*``: the
-    federated evaluation, over every account's eval split together (None if turned off).
+    federated evaluation, over every account's eval split together (None if turned off,
+    and for the latest round until the next round has carried it).
     """
     out = []
-    for m in committed:
-        federated = m.get("federated") or {}
+    for m, federated in zip(committed, federated_evaluations(committed)):
         out.append(
             {
                 "round": m["round"],

@@ -57,6 +57,7 @@ def finish_round(
     metas: dict[str, dict],
     training: dict,
     federated: dict | None,
+    federated_previous: dict | None = None,
     participants: list[str],
     dropped: list[str],
     bytes_sent: dict[str, int],
@@ -67,8 +68,9 @@ def finish_round(
     ``metas`` are the participants' public metadata (samples, seconds); ``training`` the
     totals of their training sums and clipped coordinates (``loss_sum``, ``correct``,
     ``examples``, ``clipped``); ``federated`` the federated evaluation of the new model
-    (None when the federation turned it off); ``host`` opens and signs a sealed model
-    (None in the plaintext baseline).
+    (None when the federation turned it off or a later round carries it);
+    ``federated_previous`` that of the model the round started from, when the round carried
+    it; ``host`` opens and signs a sealed model (None in the plaintext baseline).
     """
     evaluation = step(evaluate, cfg, model_key, rnd, host)
     clock.lap("evaluate")
@@ -77,6 +79,7 @@ def finish_round(
         "round": rnd,
         **evaluation,
         **({"federated": federated} if federated is not None else {}),
+        **({"federated_previous": federated_previous} if federated_previous is not None else {}),
         "train_loss": training["loss_sum"] / seen if seen else None,
         "train_accuracy": training["correct"] / seen if seen else None,
         "participants": participants,
@@ -92,7 +95,9 @@ def finish_round(
     check_run(host_store(cfg), cfg.run)  # RunBusy if another process took the run over: commit nothing
     manifest = step(commit, cfg, rnd, model_key, metrics, host)
     report(rnd, "commit", done=True, accuracy=evaluation.get("accuracy"),
-           federated_accuracy=(federated or {}).get("accuracy"))
+           federated_accuracy=(federated or {}).get("accuracy"),
+           previous_federated_accuracy=(federated_previous or {}).get("accuracy"))
     kind = "secure round" if host is not None else "round"
-    create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows([metrics]), description=f"{kind} {rnd} of run {cfg.run}")
+    create_table_artifact(key=f"{cfg.run}-round-{rnd}", table=rows(manifest["committed"]),
+                          description=f"run {cfg.run} after {kind} {rnd}")
     return manifest

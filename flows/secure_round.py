@@ -2,8 +2,10 @@
 
 broadcast → the secure sum of the accounts' trained updates (``flows/secure_sum.py``:
 advertise, share keys, contribute, ring hops, consistency, reveal) → unmask and aggregate
-→ federated evaluation of the new model (a secure sum of its own, label ``0003-eval``)
-→ evaluate on the host's test set, if it has one → commit.
+→ [last round: federated evaluation of the new model, a secure sum of its own, label
+``0003-eval``] → evaluate on the host's test set, if it has one → commit. With federated
+evaluation, rounds 2 on carry the evaluation of the model they start from in their own
+sum (``fedring.round.evaluate``), so only the last model needs a sum of its own.
 
 Client stages run as client flows (``flows/client.py``, see ``flows/dispatch.py``); host
 stages are tasks. Any failure that is not a declared dropout stops the round naming
@@ -43,9 +45,11 @@ def secure_round(cfg: FederationConfig, rnd: int, roster: dict[str, int], dispat
     clock.lap("unmask")
 
     metas, sent = step(round_report, quote(host), plan, summed.survivors, accounts)
-    federated = federated_evaluation(cfg, rnd, roster, host, dispatch, clock) if evaluates_federated(cfg) else None
+    last = rnd == cfg.training.rounds
+    federated = federated_evaluation(cfg, rnd, roster, host, dispatch, clock) if last and evaluates_federated(cfg) else None
     return finish_round(
         cfg, rnd, model_key, clock, host=host, metas=metas, training=training, federated=federated,
+        federated_previous=training.pop("federated_previous", None),
         participants=summed.survivors, dropped=sorted(set(accounts) - set(summed.survivors)), bytes_sent=sent,
         reused=summed.reused(),
     )

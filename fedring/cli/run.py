@@ -115,7 +115,7 @@ def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
                 progress.reset(stage_bar, total=None, description=f"round {event.round}")
             elif event.stage == "commit":
                 progress.update(rounds_bar, completed=event.round)
-                console.print(f"round {event.round} committed: {_accuracies(event.detail or {})}")
+                console.print(f"round {event.round} committed: {_accuracies(event.detail or {}, event.round)}")
             elif event.account is not None:
                 progress.update(stage_bar, description=f"round {event.round}: {event.stage} {event.account}")
             else:
@@ -177,9 +177,11 @@ def _cancelled(run: str, since: datetime, console: Console) -> None:
                   "Run the same command again to resume.", soft_wrap=True)
 
 
-def _accuracies(detail: dict) -> str:
+def _accuracies(detail: dict, rnd: int) -> str:
     found = [f"{what} {detail[key]:.2%}" for key, what in (("accuracy", "test accuracy"),
-             ("federated_accuracy", "federated accuracy")) if detail.get(key) is not None]
+             ("federated_accuracy", "federated accuracy"),
+             ("previous_federated_accuracy", f"round {rnd - 1}'s model federated accuracy"))
+             if detail.get(key) is not None]
     return ", ".join(found) or "no evaluation"
 
 

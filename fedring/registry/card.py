@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedring.errors import ConfigError, IntegrityError
+from fedring.report import federated_evaluations
 
 CARD_FORMAT = "fedring-model-card/2"
 CONTENT_TYPE = "application/x-fedring-model-state"  # fedring.ml.state: b"FRS1", layout digest, float32 and int64
@@ -39,10 +40,9 @@ def _number(value: object) -> float | None:
 def round_metrics(committed: list[dict], upto: int, test_images: int | None) -> list[dict]:
     """Per round up to ``upto``: accuracy and loss on the host's test set (None without one) and federated."""
     out = []
-    for m in committed:
+    for m, federated in zip(committed, federated_evaluations(committed)):
         if int(m["round"]) > upto:
             continue
-        federated = m.get("federated") or {}
         out.append({
             "round": int(m["round"]),
             "accuracy": _number(m.get("accuracy")),

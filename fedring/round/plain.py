@@ -76,13 +76,14 @@ def publish_sums(store: Store, cfg: FederationConfig, rnd: int, purpose: str) ->
     """Client: this account's evaluation (of round ``rnd``'s new model) or statistics sums, in the clear."""
     from fedring.round.evaluate import evaluation_sums
     from fedring.round.statistics import statistics_sums
+    from fedring.round.train import decode_model
 
     label = round_label(rnd, purpose)
     key = plain_sums(cfg.run, label)
     if not store.exists(key):
         fw = federation_workload(cfg)
         if purpose == "eval":
-            found = evaluation_sums(fw, store, store.get(global_model_in(cfg.run, label)))
+            found = evaluation_sums(fw, store, decode_model(fw, store.get(global_model_in(cfg.run, label)), account=store.account))
         else:
             found = statistics_sums(fw, store)
         store.put(key, json.dumps(found.tolist()).encode())

@@ -3,13 +3,16 @@
 ``training_vector`` is what an account adds to a training round's secure sum:
 
     q   = quantise(w_i.floats - w.floats, weight p_i, clip c, f fractional bits)   (float section)
-    e   = [ w_i.ints - w.ints | examples, correct, loss_sum | clipped ]            (exact section)
+    e   = [ w_i.ints - w.ints | examples, correct, loss_sum | clipped | evaluation of w ]   (exact section)
 
 the exact section as int64 values, each four 16-bit limbs (``fedring.secagg.exact``):
 integer buffers (batch norm's ``num_batches_tracked``) advance by the rounded mean
 increment, never averaged as floats (``fedring.ml.state``); the training sums are those of
 the last local epoch (``fedring.workloads.sums``: counts exact, the loss in 2^-20 steps).
-The host learns only their totals over the survivors (``read_section``).
+From round 2 on, when the federation evaluates federated, the section ends with the
+evaluation sums of w, the model the round starts from (the previous round's), on this
+account's eval split (``fedring.round.evaluate.carries_evaluation``): one secure sum a
+round instead of two. The host learns only their totals over the survivors (``read_section``).
 
 The training seed is a function of (seed, account, round), so a rerun trains the same way.
 """
@@ -17,6 +20,7 @@ The training seed is a function of (seed, account, round), so a rerun trains the
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,45 +52,58 @@ def decode_model(fw: FederationWorkload, state: bytes, *, account: str) -> Model
         ) from None
 
 
-def section(start: ModelState, update: LocalUpdate, clipped: int) -> np.ndarray:
-    """The exact section (int64) an account adds after its quantised floats."""
+def section(start: ModelState, update: LocalUpdate, clipped: int, evaluation: np.ndarray | None = None) -> np.ndarray:
+    """The exact section (int64) an account adds after its quantised floats (``evaluation``: of ``start``)."""
     tail = np.array([clipped], dtype=np.int64)
-    return np.concatenate([int_increment(start.ints, update.state.ints), sums.encode(update.sums, {}), tail])
+    carried = [] if evaluation is None else [evaluation]
+    return np.concatenate([int_increment(start.ints, update.state.ints), sums.encode(update.sums, {}), tail, *carried])
 
 
-def section_size(layout: StateLayout) -> int:
-    """Values in the exact section of a training round's vector."""
-    return layout.int_size + len(sums.fields({})) + 1
+def section_size(layout: StateLayout, evaluation: int = 0) -> int:
+    """Values in the exact section of a training round's vector (``evaluation``: values of a carried evaluation)."""
+    return layout.int_size + len(sums.fields({})) + 1 + evaluation
 
 
 @dataclass(frozen=True)
 class TrainingTotals:
-    """The survivors' totals from the exact section: integer increments, training sums, clipped count."""
+    """The survivors' totals from the exact section: integer increments, training sums, clipped count,
+    and the evaluation sums of the round's starting model when the round carries them."""
 
     increments: np.ndarray
     sums: Sums
     clipped: int
+    evaluation: np.ndarray | None = None
 
 
-def read_section(totals: np.ndarray, layout: StateLayout) -> TrainingTotals:
+def read_section(totals: np.ndarray, layout: StateLayout, evaluation: int = 0) -> TrainingTotals:
     """Split the exact section's int64 totals (``exact.from_words`` of the summed words)."""
-    if totals.shape != (section_size(layout),):
-        raise IntegrityError(f"the exact section holds {totals.size} values, {section_size(layout)} expected")
-    i = layout.int_size
-    return TrainingTotals(totals[:i], sums.decode(totals[i:-1], {}), int(totals[-1]))
+    size = section_size(layout, evaluation)
+    if totals.shape != (size,):
+        raise IntegrityError(f"the exact section holds {totals.size} values, {size} expected")
+    i, clipped_at = layout.int_size, size - evaluation - 1
+    return TrainingTotals(totals[:i], sums.decode(totals[i:clipped_at], {}), int(totals[clipped_at]),
+                          totals[clipped_at + 1:] if evaluation else None)
 
 
 def training_vector(party, view, *, cfg: FederationConfig, host: str) -> tuple[dict, np.ndarray]:
     """Client: train the global model on this account's data; the quantised update and its exact section."""
+    from fedring.round.evaluate import carries_evaluation, evaluation_sums
     from fedring.round.model import received_model
 
     plan, me = view.plan, party.name
     fw = federation_workload(cfg)
     start = decode_model(fw, received_model(party, plan, host=host, digest=view.model), account=me)
+    data = fw.workload.load_data(party.store, fw.prefix)
+    meta: dict = {}
+    evaluation = None
+    if carries_evaluation(cfg, plan.rnd):
+        began = time.perf_counter()
+        evaluation = evaluation_sums(fw, party.store, start, data=data)
+        meta["eval_seconds"] = round(time.perf_counter() - began, 3)
     update = train_local(fw.workload, party.store, start, layout=fw.layout, training=cfg.training, seed=cfg.seed,
-                         rnd=plan.rnd, prefix=fw.prefix)
+                         rnd=plan.rnd, prefix=fw.prefix, data=data)
     q, clipped = quantise(update.state.floats - start.floats, weight=plan.weight(me), clip=plan.clip,
                           frac_bits=plan.frac_bits)
-    words = exact.to_words(section(start, update, clipped), f"account {me!r}: training section")
-    meta = {"samples": update.samples, "train_seconds": round(update.seconds, 3)}
+    words = exact.to_words(section(start, update, clipped, evaluation), f"account {me!r}: training section")
+    meta = {"samples": update.samples, "train_seconds": round(update.seconds, 3), **meta}
     return meta, np.concatenate([q, words])

@@ -190,7 +190,8 @@ def outcome(place: Place) -> dict[str, Any]:
         "models": models,
         "participants": [m["participants"] for m in committed],
         "dropped": [m["dropped"] for m in committed],
-        "federated": [m.get("federated") for m in committed],  # the federated evaluation's totals
+        # the federated evaluations' totals: the last round's own sum, the others carried by the next round
+        "federated": [(m.get("federated"), m.get("federated_previous")) for m in committed],
     }
 
 

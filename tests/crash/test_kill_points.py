@@ -8,9 +8,9 @@ Each kill point costs two runs of the command (about a minute here), so ``make t
 runs one point per stage (``SAMPLE``); the others carry the ``sweep`` marker and run with
 ``make test PYTEST_ARGS='-m sweep'`` or ``benchmarks/bench_crash.py``.
 
-The federated evaluation of each round is a secure sum of its own, whose objects are the
-training sum's kinds under the label ``<r>-eval``; its sample points are the masked
-evaluation sums and the unmasked totals.
+Round 1's model is evaluated inside round 2's training sum; the last round's model gets a
+secure sum of its own, whose objects are the training sum's kinds under the label
+``<r>-eval``; its sample points are the masked evaluation sums and the unmasked totals.
 """
 
 from __future__ import annotations

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fedring.errors import NonFiniteUpdate
+from fedring.errors import IntegrityError, NonFiniteUpdate
+from fedring.ml.model import build_model
+from fedring.ml.state import StateLayout
 from fedring.layout import Stage, contribution_meta, masked_vector, round_secrets
 from fedring.round import contribute, train
 from fedring.round.wire import decode_record
@@ -68,3 +72,23 @@ def test_an_account_whose_training_diverges_refuses_to_contribute(fed, monkeypat
         contribute.contribute(fed.parties["beta"], fed.plan(), host="host",
                               vector=contribute.vector_for(fed.cfg, fed.plan(), host="host"))
     assert not fed.parties["beta"].store.exists(masked_vector("unit", 1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    increments=st.lists(st.integers(0, 2**40), min_size=2, max_size=2),
+    training=st.lists(st.integers(0, 2**40), min_size=3, max_size=3),
+    clipped=st.integers(0, 2**20),
+    evaluation=st.lists(st.integers(0, 2**40), max_size=6),
+)
+def test_an_exact_section_reads_back_with_or_without_a_carried_evaluation(increments, training, clipped, evaluation):
+    layout = StateLayout.of(build_model(0))  # two integer buffers (batch norm's counters)
+    totals = np.array([*increments, *training, clipped, *evaluation], dtype=np.int64)
+
+    found = train.read_section(totals, layout, len(evaluation))
+
+    assert found.increments.tolist() == increments and found.clipped == clipped
+    assert found.sums.examples == training[0]
+    assert (found.evaluation is None) if not evaluation else found.evaluation.tolist() == evaluation
+    with pytest.raises(IntegrityError, match=f"the exact section holds {totals.size} values, {totals.size + 1} expected"):
+        train.read_section(totals, layout, len(evaluation) + 1)

@@ -38,7 +38,7 @@ def test_federated_evaluation_equals_the_plaintext_sum_of_the_accounts_counts(fe
     # Execute
     totals = _sub_sum(fed, "eval", evaluation_length(fw))
     # Assert: the exact sum of what each account computed on its own eval split, counts bit for bit
-    each = [evaluation_sums(fw, fed.parties[n].store, state) for n in ACCOUNTS]
+    each = [evaluation_sums(fw, fed.parties[n].store, fw.layout.decode(state)) for n in ACCOUNTS]
     assert totals.tolist() == np.sum(each, axis=0).tolist()
     found = sums.decode(totals, {})
     assert found.examples == 200 and 0 < found.correct < 200  # eval_limit 200, split over the three accounts
