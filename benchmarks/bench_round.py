@@ -3,9 +3,12 @@
 Runs fedring's host flow in process (client stages in the host, ``execution.workers: 0``;
 ``bench_parallel.py`` measures the parallel default) on real MNIST, side by side: the plaintext
 baseline and the secure pipeline with the same data, seed and training work, for each
-roster size; ``secure-fedeval`` adds the federated evaluation of every round's model (a
-secure sum of its own, ``flows/secure_sum.py``) to the secure rounds, which otherwise
-evaluate on the host's test set only, as before workloads. Core work (training, quantising, masking, sealing, storage, evaluation)
+roster size; ``secure-fedeval`` adds the federated evaluation of every round's model to
+the secure rounds, which otherwise evaluate on the host's test set only, as before
+workloads: rounds 2 on carry the previous model's evaluation in their own sum, and the
+last model gets a secure sum of its own (``fedring.round.evaluate``). Its cost, counted
+by stages: the accounts' evaluation inside the training rounds' contribute (timed around
+``evaluation_sums``) plus every stage of the last model's evaluation sum. Core work (training, quantising, masking, sealing, storage, evaluation)
 is timed by wrapping the core functions; orchestration is the rest of the round's
 wall time. Prints one JSON line per (mode, accounts) and one per comparison.
 
@@ -129,12 +132,14 @@ def run(
         # benchmarks/bench_parallel.py times the parallel default in every process.
         execution={"workers": 0},
     )
-    with core_timer() as spent:
+    with core_timer() as spent, evaluation_timer() as evaluating:
         start = time.perf_counter()
         simulate_accounts(cfg)  # the demo's simulation step (the split), timed as before workloads
         manifest = federated_training(cfg)
         total = time.perf_counter() - start
     committed = manifest["committed"]
+    eval_sum = sum(v for m in committed for k, v in m["stage_seconds"].items() if k.startswith("eval "))
+    all_rounds = sum(m["seconds"] for m in committed)
     later = committed[1:] or committed
     round_seconds = [m["seconds"] for m in later]
     core_seconds = sum(spent.values())
@@ -159,7 +164,47 @@ def run(
         "bytes_sent_per_account": int(statistics.mean(committed[-1]["bytes_sent"].values())),
         "float32_update_bytes": float32_update_bytes(workload),
         "core_breakdown": {k: round(v, 2) for k, v in sorted(spent.items())},
+        **({"fedeval": {
+            "carried_seconds": round(evaluating["carried"], 2),  # evaluating inside rounds 2..R's contribute
+            "last_sum_seconds": round(eval_sum, 2),  # every stage of the last model's evaluation sum
+            "rounds_seconds": round(all_rounds, 2),
+            "share_of_run": round((evaluating["carried"] + eval_sum) / all_rounds, 4),
+            "carried_share_per_round": round(evaluating["carried"] / max(rounds - 1, 1)
+                                             / statistics.median(m["seconds"] for m in committed[:-1] or committed), 4),
+        }} if federated_evaluation else {}),
     }
+
+
+@contextmanager
+def evaluation_timer():
+    """Seconds the accounts spend evaluating a model inside training rounds (``carried``), apart
+    from the evaluation inside the last model's own sum (its stages are timed as ``eval *``)."""
+    import fedring.round.evaluate as evaluate_core
+
+    spent = {"carried": 0.0}
+    inside_sum = [False]
+    real_sums, real_vector = evaluate_core.evaluation_sums, evaluate_core.evaluation_vector
+
+    def sums(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real_sums(*args, **kwargs)
+        finally:
+            if not inside_sum[0]:
+                spent["carried"] += time.perf_counter() - start
+
+    def vector(*args, **kwargs):
+        inside_sum[0] = True
+        try:
+            return real_vector(*args, **kwargs)
+        finally:
+            inside_sum[0] = False
+
+    evaluate_core.evaluation_sums, evaluate_core.evaluation_vector = sums, vector
+    try:
+        yield spent
+    finally:
+        evaluate_core.evaluation_sums, evaluate_core.evaluation_vector = real_sums, real_vector
 
 
 def float32_update_bytes(workload: str) -> int:

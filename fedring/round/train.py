@@ -20,7 +20,6 @@ The training seed is a function of (seed, account, round), so a rerun trains the
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,16 +93,12 @@ def training_vector(party, view, *, cfg: FederationConfig, host: str) -> tuple[d
     fw = federation_workload(cfg)
     start = decode_model(fw, received_model(party, plan, host=host, digest=view.model), account=me)
     data = fw.workload.load_data(party.store, fw.prefix)
-    meta: dict = {}
-    evaluation = None
-    if carries_evaluation(cfg, plan.rnd):
-        began = time.perf_counter()
-        evaluation = evaluation_sums(fw, party.store, start, data=data)
-        meta["eval_seconds"] = round(time.perf_counter() - began, 3)
+    # Not timed in the public metadata: an evaluation's time would hint at the size of the eval split.
+    evaluation = evaluation_sums(fw, party.store, start, data=data) if carries_evaluation(cfg, plan.rnd) else None
     update = train_local(fw.workload, party.store, start, layout=fw.layout, training=cfg.training, seed=cfg.seed,
                          rnd=plan.rnd, prefix=fw.prefix, data=data)
     q, clipped = quantise(update.state.floats - start.floats, weight=plan.weight(me), clip=plan.clip,
                           frac_bits=plan.frac_bits)
     words = exact.to_words(section(start, update, clipped, evaluation), f"account {me!r}: training section")
-    meta = {"samples": update.samples, "train_seconds": round(update.seconds, 3), **meta}
+    meta = {"samples": update.samples, "train_seconds": round(update.seconds, 3)}
     return meta, np.concatenate([q, words])
