@@ -15,6 +15,9 @@ Sections:
   resnet   ResNet-18 (resnet18-mnist) against the reference CNN (mnist) on the same real MNIST
            batch: seconds per image of a training step (forward, backward, Adam) and of a
            forward pass, parameters, and the bytes of the state codec per float32 byte.
+  statistics  the cost of federated statistics in a secure run: breast-cancer, 3 accounts,
+           --rounds rounds through the real flows (client stages in the host), the
+           statistics sum (once, before round 1) timed against the rounds' seconds.
 Timings are wall-clock on a shared 2-core machine: compare ratios, not absolutes.
 """
 
@@ -139,9 +142,49 @@ def bench_resnet(args: argparse.Namespace) -> None:
          ratio=round(costs["resnet18-mnist"] / costs["mnist"], 2))
 
 
+def bench_statistics(args: argparse.Namespace) -> None:
+    import os
+
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
+    from fedring.cli.prefect_env import apply_server_settings
+
+    apply_server_settings()
+    import flows.host as host_flow
+    from fedring.config import build_config
+    from fedring.storage import owner_store
+
+    spent = []
+    real = host_flow.statistics
+
+    def timed(*a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return real(*a, **kw)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    host_flow.statistics = timed
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cfg = build_config(run="bench-stats", accounts=[{"name": n} for n in ACCOUNTS], training={"rounds": args.rounds},
+                           workload={"name": "breast-cancer"}, storage={"root": str(root / "storage")},
+                           execution={"workers": 0})
+        write_account_tables(root / "src", ACCOUNTS, scheme="iid", seed=0)
+        for name in ACCOUNTS:
+            put_data(owner_store(cfg, name), root / "src" / name)
+        committed = host_flow.federated_training(cfg)["committed"]
+    host_flow.statistics = real
+    rounds = [m["seconds"] for m in committed]
+    emit(bench="statistics", workload="breast-cancer", accounts=len(ACCOUNTS), rounds=len(rounds), secure=True,
+         statistics_seconds=round(spent[0], 2), median_round_seconds=round(float(np.median(rounds)), 2),
+         rounds_seconds=round(sum(rounds), 2), share_of_run=round(spent[0] / (spent[0] + sum(rounds)), 4),
+         over_one_round=round(spent[0] / float(np.median(rounds)), 2),
+         fed_accuracy=committed[-1]["federated"]["accuracy"])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="+", choices=["tabular", "resnet"], default=["tabular", "resnet"])
+    ap.add_argument("--only", nargs="+", choices=["tabular", "resnet", "statistics"], default=["tabular", "resnet", "statistics"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--learning-rate", type=float, default=0.01)
@@ -153,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_tabular(args)
     if "resnet" in args.only:
         bench_resnet(args)
+    if "statistics" in args.only:
+        bench_statistics(args)
 
 
 if __name__ == "__main__":
