@@ -17,6 +17,7 @@ import os
 import re
 import uuid
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -54,17 +55,27 @@ def account_session(
         raise CredentialsError(
             f"account {name!r}: set both {env_prefix}ACCESS_KEY_ID and {env_prefix}SECRET_ACCESS_KEY"
         )
-    if key:
-        return boto3.Session(
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            aws_session_token=os.environ.get(env_prefix + "SESSION_TOKEN") or None,
-            region_name=region,
-        )
     try:
-        return boto3.Session(profile_name=profile, region_name=region)
+        return _session(key or None, secret or None, os.environ.get(env_prefix + "SESSION_TOKEN") or None,
+                        None if key else profile, region)
     except BotoCoreError as exc:  # ProfileNotFound and friends
         raise ConfigError(f"account {name!r}: profile {profile!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=64)
+def _session(key: str | None, secret: str | None, token: str | None, profile: str | None,
+             region: str | None) -> boto3.Session:
+    """One session per set of credentials in a process.
+
+    A new session loads botocore's service models again for its first client: 0.12 s
+    here, against 0.01 s for a client of a session that has one. A run opens an
+    account's bucket a few hundred times. (An exception is not cached: a profile that
+    appears later is found.)
+    """
+    if key:
+        return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
+                             region_name=region)
+    return boto3.Session(profile_name=profile, region_name=region)
 
 
 def session_name(run: str | None, rnd: int | None, prefix: str = "fedring") -> str:
