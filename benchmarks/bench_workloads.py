@@ -15,6 +15,10 @@ Sections:
   resnet   ResNet-18 (resnet18-mnist) against the reference CNN (mnist) on the same real MNIST
            batch: seconds per image of a training step (forward, backward, Adam) and of a
            forward pass, parameters, and the bytes of the state codec per float32 byte.
+  layout   the reference CNN's forward pass over real MNIST test images on one thread, in the
+           default (contiguous) memory format against channels-last (what the image
+           workloads evaluate in, ``fedring.ml.train.channels_last``), side by side: seconds
+           and whether predictions agree.
   statistics  the cost of federated statistics in a secure run: breast-cancer, 3 accounts,
            --rounds rounds through the real flows (client stages in the host), the
            statistics sum (once, before round 1) timed against the rounds' seconds.
@@ -142,6 +146,38 @@ def bench_resnet(args: argparse.Namespace) -> None:
          ratio=round(costs["resnet18-mnist"] / costs["mnist"], 2))
 
 
+def bench_layout(args: argparse.Namespace) -> None:
+    import torch
+
+    from fedring.ml.data import load_mnist
+    from fedring.ml.model import build_model
+    from fedring.ml.train import channels_last, limit_threads, to_tensor
+
+    limit_threads(1)
+    _, test = load_mnist()
+    x = to_tensor(test.images[: args.images])
+    model = build_model(0).eval()
+
+    def forward(inputs: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([model(inputs[i : i + 128]) for i in range(0, len(inputs), 128)])
+
+    def in_channels_last() -> torch.Tensor:
+        with channels_last(model, x) as inputs:
+            return forward(inputs)
+
+    plain, fast = forward(x), in_channels_last()  # warm-up, and the outputs compared
+    seconds = {"contiguous": [], "channels_last": []}
+    for _ in range(args.steps):  # alternated, so both see the same machine
+        seconds["contiguous"].append(_timed(lambda: forward(x)))
+        seconds["channels_last"].append(_timed(in_channels_last))
+    best = {k: min(v) for k, v in seconds.items()}
+    emit(bench="layout", images=len(x), threads=1, steps=args.steps, **{f"{k}_seconds": round(v, 3) for k, v in best.items()},
+         speedup=round(best["contiguous"] / best["channels_last"], 2),
+         same_predictions=bool(torch.equal(plain.argmax(1), fast.argmax(1))),
+         max_logit_difference=float((plain - fast).abs().max()))
+
+
 def bench_statistics(args: argparse.Namespace) -> None:
     import os
 
@@ -184,7 +220,9 @@ def bench_statistics(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="+", choices=["tabular", "resnet", "statistics"], default=["tabular", "resnet", "statistics"])
+    ap.add_argument("--only", nargs="+", choices=["tabular", "resnet", "layout", "statistics"],
+                    default=["tabular", "resnet", "layout", "statistics"])
+    ap.add_argument("--images", type=int, default=2000, help="layout: test images per forward pass")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--learning-rate", type=float, default=0.01)
@@ -196,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_tabular(args)
     if "resnet" in args.only:
         bench_resnet(args)
+    if "layout" in args.only:
+        bench_layout(args)
     if "statistics" in args.only:
         bench_statistics(args)
 
