@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from prefect import Flow, flow
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -91,6 +92,14 @@ def flow_run_name(request: StageRequest) -> str:
     return name + (f"-to-{request.params['to']}" if request.stage == "ring-hop" else "")
 
 
+class StopFlag(Protocol):
+    """What ``Agent.serve`` stops on: a ``threading.Event``, or ``fedring agent``'s stop signals."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool: ...
+
+
 @dataclass
 class Agent:
     """The agent of ``account``: its own configuration, bucket, identity and pins."""
@@ -112,7 +121,7 @@ class Agent:
                               f"({', '.join(a.name for a in cfg.accounts)})")
         return cls(cfg, account, owner_store(cfg, account), load_identity(cfg, account), pins(cfg), **options)
 
-    def serve(self, stop: threading.Event, *, max_idle: float | None = None) -> None:
+    def serve(self, stop: StopFlag, *, max_idle: float | None = None) -> None:
         """Poll and answer until ``stop`` is set (or nothing came for ``max_idle`` seconds).
 
         Within ``busy_seconds`` of the last request the next one is likely (a round's stages

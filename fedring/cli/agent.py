@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
-import threading
 from typing import Annotated, Optional
 
 import typer
@@ -19,6 +17,7 @@ from rich.console import Console
 
 from fedring.cli import PANEL_TRAIN
 from fedring.cli.params import ConfigFile
+from fedring.cli.stop import stop_signals
 from fedring.config import load_config
 from fedring.errors import ConfigError
 
@@ -49,15 +48,13 @@ def register(app: typer.Typer) -> None:
             _export_block_credentials(cfg.account(account).env_prefix, credentials_block)
         agent_ = Agent.create(cfg, account, max_interval=max_interval)
         check_prefect()
-        stop = threading.Event()
-
-        def interrupt(signum: int, frame: object) -> None:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        signal.signal(signal.SIGTERM, interrupt)
-        try:
-            agent_.serve(stop, max_idle=max_idle)
-        except KeyboardInterrupt:
+        with stop_signals() as stop:
+            try:
+                agent_.serve(stop, max_idle=max_idle)
+            except KeyboardInterrupt:
+                pass
+            stopped = stop.is_set()
+        if stopped:
             console.print(f"agent of {account} stopped; a request in flight stays in its inbox for the next start")
 
 

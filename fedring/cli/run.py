@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal, Optional
@@ -26,6 +24,7 @@ from rich.table import Table
 
 from fedring.cli import PANEL_TRAIN
 from fedring.cli.params import ConfigFile, JsonOpt, check_folder, check_run_id
+from fedring.cli.stop import StopSignals, stop_signals
 from fedring.config import FederationConfig, TrainingConfig, build_config, load_config, with_run
 from fedring.errors import ConfigError
 from fedring.report import SUMMARY, accuracy_png, find_counterpart, rows, summary, write_csv
@@ -62,11 +61,11 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     if simulate:
         simulate_accounts(cfg)
     console = Console(stderr=as_json)
-    with _terminate_as_interrupt(), hold_run(host_store(cfg), cfg.run), prefect_server() as address:
+    with stop_signals() as stop, hold_run(host_store(cfg), cfg.run), prefect_server() as address:
         if address is not None:
             console.print(f"Prefect server of this run: View at {address}", highlight=False)
         try:
-            manifest = _train(cfg, dispatch, console)
+            manifest = _train(cfg, dispatch, console, stop)
         finally:
             _flush_run_logs()
     committed = manifest["committed"]
@@ -96,7 +95,9 @@ def train_and_report(cfg: FederationConfig, run_dir: Path, *, dispatch: str = "e
     return manifest
 
 
-def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
+def _train(cfg: FederationConfig, dispatch: str, console: Console, stop: StopSignals) -> dict:
+    """The host flow with progress bars; a stop signal whose exception a library swallowed stops it at
+    the next progress event of the main thread, or when it returns (``fedring.cli.stop``)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.host import federated_training
@@ -110,6 +111,7 @@ def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
         stage_bar = progress.add_task("starting (Prefect, data)", total=None)
 
         def show(event: Event) -> None:
+            stop.check()
             if event.stage == "round":
                 progress.update(rounds_bar, completed=event.round - 1)
                 progress.reset(stage_bar, total=None, description=f"round {event.round}")
@@ -125,6 +127,7 @@ def _train(cfg: FederationConfig, dispatch: str, console: Console) -> dict:
         with listen(show):
             try:
                 manifest = federated_training(cfg, dispatch=dispatch)
+                stop.check()
             except BaseException as exc:
                 if _interrupted(exc):
                     progress.stop()
@@ -141,20 +144,6 @@ def _flush_run_logs() -> None:
     for name in ("prefect.flow_runs", "prefect.task_runs"):
         for handler in logging.getLogger(name).handlers:
             handler.flush()
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does: the run stops, its lease and server end."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupted(exc: BaseException) -> bool:
