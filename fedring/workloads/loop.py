@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fedring.ml.train import channels_last
+from fedring.ml.train import classification_sums
 from fedring.workloads.base import RoundSettings, Sums
 
 
@@ -45,14 +45,7 @@ def train_classifier(
     return Sums(loss_sum=loss_sum, correct=correct, examples=seen)
 
 
-@torch.no_grad()
 def evaluate_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128) -> Sums:
     """Summed cross-entropy, correct predictions and examples, in eval mode (images in channels-last format)."""
-    model.eval()
-    loss_sum, correct = 0.0, 0
-    with channels_last(model, x) as x:
-        for i in range(0, len(y), batch_size):
-            out = model(x[i : i + batch_size])
-            loss_sum += nn.functional.cross_entropy(out, y[i : i + batch_size], reduction="sum").item()
-            correct += int((out.argmax(1) == y[i : i + batch_size]).sum())
+    loss_sum, correct = classification_sums(model, x, y, batch_size)
     return Sums(loss_sum=loss_sum, correct=correct, examples=len(y))

@@ -107,7 +107,7 @@ def test_the_round_is_drawn_as_a_graph_each_step_waiting_for_the_one_before(tmp_
     with get_client(sync_client=True) as client:
         round_id = _round_run_id(client, "dispatch-graph-round-1")
         edges: dict[str, set[str]] = {}
-        for _ in range(60):  # task runs and their inputs reach the API in batches of events
+        for _ in range(120):  # task runs and their inputs reach the API in batches of events (slow under load)
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[round_id])))
             names = {r.id: r.name for r in runs}
             edges = {r.name: {names.get(i.id, str(i.id)) for i in r.task_inputs.get("wait_for", [])} for r in runs}
