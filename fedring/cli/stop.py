@@ -27,16 +27,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class StopSignals:
     """Remembers every SIGINT and SIGTERM since it was armed, whoever handled them.
 
@@ -74,11 +64,11 @@ def stop_signals() -> Iterator[StopSignals]:
     os.set_blocking(read_fd, False)
     os.set_blocking(write_fd, False)
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with terminate_as_interrupt():
-            yield StopSignals(read_fd)
+        yield StopSignals(read_fd)
     finally:
+        signal.signal(signal.SIGTERM, previous_handler)
         signal.set_wakeup_fd(previous_fd)
         os.close(read_fd)
         os.close(write_fd)
-
