@@ -49,8 +49,13 @@ def emit(obj: dict) -> None:
 
 
 def run(spec: dict) -> dict:
-    """One federated training as ``spec`` says; timings per round and stage, memory, core coverage."""
-    home = Path(tempfile.mkdtemp(prefix="bench-parallel-"))
+    """One federated training as ``spec`` says, in a directory removed afterwards (runs take up to 2 GB)."""
+    with tempfile.TemporaryDirectory(prefix="bench-parallel-", ignore_cleanup_errors=True) as home:
+        return _run(spec, Path(home))
+
+
+def _run(spec: dict, home: Path) -> dict:
+    """Timings per round and stage, memory, core coverage."""
     os.environ["PREFECT_HOME"] = str(home / "prefect")
     for var in ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILE", "FEDRING_WORKERS", "FEDRING_DASK_ADDRESS"):
         os.environ.pop(var, None)

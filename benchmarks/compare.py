@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -248,7 +249,10 @@ def run_job(spec: dict) -> dict:
     except Exception as exc:  # reported, not hidden: the suite prints it as the job's result
         result["error"] = f"{type(exc).__name__}: {exc}"
         result["traceback"] = traceback.format_exc()
-    result["workdir"] = str(workdir)
+    if "error" in result:  # kept for a look; a finished job's runs and Prefect home take up to 2 GB
+        result["workdir"] = str(workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 

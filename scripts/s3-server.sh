@@ -11,6 +11,10 @@
 # Installed by scripts/install-s3-server.sh. Known flake (../shared/notes/s3-servers.md): the OSD
 # sometimes hangs at boot ("log_to_monitors"); restarting the OSD process alone brings it up, so
 # start retries it (20 s per attempt). The whole start is bounded by S3_SERVER_TIMEOUT (120 s).
+# The monitor's refusal to start on a nearly full disk (mon data avail crit, 5% by default) is
+# off: this cluster keeps its data in RAM, and a disk above 95% (the likely cause of one CI run in
+# which no S3 test could start the server) must not stop it. A start that fails prints what each
+# daemon left behind and the free space.
 set -euo pipefail
 
 cmd=${1:?usage: s3-server.sh start|user|stop DIR ...}
@@ -31,7 +35,19 @@ stop() {
   done
 }
 
-deadline() { [ "$SECONDS" -lt "$TIMEOUT" ] || { echo "s3-server: not up after ${TIMEOUT}s, see $D/log" >&2; stop; exit 1; }; }
+diagnose() {
+  for d in mon osd rgw; do
+    [ -f "$D/$d.pid" ] || continue
+    if kill -0 "$(cat "$D/$d.pid")" 2>/dev/null; then echo "  $d: running" >&2; else echo "  $d: exited" >&2; fi
+    [ -s "$D/log/$d.out" ] && tail -n 5 "$D/log/$d.out" | sed 's/^/    /' >&2
+  done
+  df -h "$D" | tail -n 1 | awk '{print "  free space on " $6 ": " $4 " of " $2}' >&2
+}
+
+deadline() {
+  [ "$SECONDS" -lt "$TIMEOUT" ] && return
+  echo "s3-server: not up after ${TIMEOUT}s, see $D/log" >&2; diagnose; stop; exit 1
+}
 
 start() {
   local PORT=${1:?missing RGW_PORT} MON_PORT=${2:-$(free_port)}
@@ -54,6 +70,8 @@ auth client required = none
 osd pool default size = 1
 osd pool default min size = 1
 mon allow pool size one = true
+mon data avail crit = 0
+mon data avail warn = 0
 mon warn on pool no redundancy = false
 osd pool default pg num = 8
 osd pool default pgp num = 8
