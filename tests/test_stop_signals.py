@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,6 +36,17 @@ def _swallow(signum: int, monkeypatch: pytest.MonkeyPatch) -> list[BaseException
     monkeypatch.setattr(sys, "unraisablehook", lambda u: lost.append(u.exc_value))
     _Finaliser(signum)  # dropped at once
     return lost
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt here, as in a terminal: a shell starts background jobs
+    (``make test &``) with SIGINT ignored, and Python then installs no handler for it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: signal.Signals(s).name)
