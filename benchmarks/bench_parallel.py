@@ -6,7 +6,8 @@ and print one JSON line per run and one per comparison, with the settings and ra
 
     python benchmarks/bench_parallel.py                       # workers compete orchestration scale
     python benchmarks/bench_parallel.py --only workers --accounts 5 --limit 0 --rounds 3
-    python benchmarks/bench_parallel.py --only scale --scale-accounts 255 --degree 10 --rings 2
+    python benchmarks/bench_parallel.py --only scale --scale-accounts 1000 --scale-per-account 60 \
+        --degree 40 --rings 4 --threshold 27          # bench_secagg.py --only flows
 
 Sections (targets of issue 18, on a quiet 2-core machine):
   workers       contribute-stage seconds with one worker process (all cores) and with one
@@ -18,10 +19,9 @@ Sections (targets of issue 18, on a quiet 2-core machine):
   orchestration share of the round's wall time during which no process (host or worker)
                 runs fedring's own work (bench_round.CORE, timed in every process): <= 5%
   scale         100 accounts x 600 images: a round's seconds, the host's peak RSS and the
-                peak of all processes (host, workers, Prefect server). 255 is the most a
+                peak of all processes (host, workers, Prefect server). 1,023 is the most a
                 secure federation holds (the round's model is sealed to the host and every
-                participant, and an envelope holds 256 clauses: fedring.policy), so
-                bench_secagg's 1,000 as flows is refused
+                participant, and an envelope holds 1,024 clauses: fedring.policy)
 s/round is the median of rounds 2..R (round 1 includes worker start-up); R = 1 uses it.
 """
 
@@ -227,7 +227,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="training images in all (0: all 60,000)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--plain", action="store_true", help="plaintext rounds instead of secure ones")
-    ap.add_argument("--scale-accounts", type=int, default=100, help="at most 255 when secure (see scale above)")
+    ap.add_argument("--scale-accounts", type=int, default=100, help="at most 1,023 when secure (see scale above)")
     ap.add_argument("--scale-per-account", type=int, default=600)
     ap.add_argument("--scale-rounds", type=int, default=2)
     ap.add_argument("--degree", type=int, default=None, help="neighbour-graph degree at scale (None: complete)")

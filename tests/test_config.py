@@ -216,7 +216,7 @@ def test_a_secure_federation_is_refused_beyond_what_the_model_envelope_can_hold(
     from fedring.policy import MAX_CLAUSES
 
     most = [{"name": f"a{i}"} for i in range(MAX_CLAUSES - 1)]
-    assert len(build_config(accounts=most).accounts) == MAX_CLAUSES - 1  # the host and 255 participants: 256 clauses
+    assert len(build_config(accounts=most).accounts) == MAX_CLAUSES - 1  # the host and 1,023 participants: 1,024 clauses
     too_many = [*most, {"name": "one-more"}]
     with pytest.raises(ConfigError, match=f"at most {MAX_CLAUSES - 1} client accounts, {MAX_CLAUSES} given"):
         build_config(accounts=too_many)
@@ -228,12 +228,12 @@ def test_demo_with_too_many_accounts_exits_2_with_one_line_and_writes_nothing(tm
     import sys
 
     fedring = Path(sys.executable).with_name("fedring")
-    done = subprocess.run([str(fedring), "demo", "--accounts", "256", "--run-dir", str(tmp_path / "demo")],
+    done = subprocess.run([str(fedring), "demo", "--accounts", "1024", "--run-dir", str(tmp_path / "demo")],
                           capture_output=True, text=True, timeout=120)
 
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        "error: accounts: a secure federation has at most 255 client accounts, 256 given: each round's model is "
-        "sealed to the host and every participant, one envelope clause each, and an envelope holds at most 256 clauses"
+        "error: accounts: a secure federation has at most 1023 client accounts, 1024 given: each round's model is "
+        "sealed to the host and every participant, one envelope clause each, and an envelope holds at most 1024 clauses"
     ]
     assert not (tmp_path / "demo").exists()

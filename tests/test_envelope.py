@@ -260,11 +260,11 @@ def test_rewrap_to_a_new_policy(world) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_the_largest_audience_a_round_model_has_opens_for_its_last_member() -> None:
-    # Prepare: the host and 255 participants with the longest names (63 characters), one
-    # clause each: the policy a 255-account federation seals its model to
+    # Prepare: the host and 1,023 participants with the longest names (63 characters), one
+    # clause each: the policy a 1,023-account federation seals its model to
     from fedring.policy import MAX_CLAUSES
 
-    names = [f"{i:03d}-" + "x" * 59 for i in range(MAX_CLAUSES + 1)]
+    names = [f"{i:04d}-" + "x" * 58 for i in range(MAX_CLAUSES + 1)]
     authorities = {n: Authority.create(n) for n in names}
     keys = {n: authorities[n].issue(f"{n}:self") for n in names}
     directory = PublicDirectory.from_documents(a.public_document() for a in authorities.values())

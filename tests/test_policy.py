@@ -85,15 +85,15 @@ def test_syntax_errors_give_the_position(text: str, position: int, fragment: str
 
 
 def test_expansion_bound_is_refused() -> None:
-    # Prepare: 9 independent ors multiply out to 2**9 = 512 > MAX_CLAUSES clauses
-    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(9))
+    # Prepare: 11 independent ors multiply out to 2**11 = 2,048 > MAX_CLAUSES clauses
+    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(11))
 
     with pytest.raises(PolicyTooLarge, match=f"the limit is {MAX_CLAUSES}"):
         parse(text)
 
 
 def test_just_under_the_bound_is_accepted() -> None:
-    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(8))  # 256 clauses
+    text = " and ".join(f"(a:x{i} or b:y{i})" for i in range(10))  # 1,024 clauses
 
     assert len(parse(text).clauses) == MAX_CLAUSES
 
@@ -107,7 +107,7 @@ def test_large_threshold_is_refused_before_it_is_expanded() -> None:
 
 def test_overlong_and_deep_policies_are_refused() -> None:
     with pytest.raises(PolicyTooLarge, match=f"the limit is {MAX_TEXT}"):
-        parse("a:x or " * (MAX_TEXT // 7) + "a:x")
+        parse("a:x or " * (MAX_TEXT // 7 + 1) + "a:x")
     with pytest.raises(PolicySyntaxError, match="nested deeper"):
         parse("(" * 40 + "a:x" + ")" * 40)
 
