@@ -13,9 +13,8 @@ Sections:
   scale   1,000 accounts, 100k parameters, k-regular graph, 5% dropouts
   flows   the same 1,000 accounts (degree 40, 4 rings, t = 27) through the flows on the
           parallel path: real training on 60 MNIST images each, sealing, storage, Prefect,
-          client stages in worker processes (bench_parallel.py's scale section; long: not in
-          the default set). Refused today with a one-line error: a secure federation holds at
-          most 255 accounts, because the round's model envelope holds 256 clauses
+          client stages in worker processes (bench_parallel.py's scale section; about 40
+          minutes and 17 GB of memory here: not in the default set)
 Timings are wall-clock on a shared 2-core machine: compare ratios, not absolutes.
 """
 
