@@ -36,8 +36,20 @@ def _current() -> dict[str, Any]:
 
 
 def upstream() -> list[Any]:
-    """What the next step waits for: the task runs (states or futures) of the last step."""
+    """What the next step waits for: the task runs (states or futures) of the last step.
+
+    It also makes these the only task runs the next step is drawn from. Prefect finds a
+    task run's inputs by the ``id()`` of every object it is handed, the states' results
+    included, and remembers a result's id after a dict, list or float result is freed
+    (PrefectHQ/prefect#20558): a new object at a recycled address drew an edge from a
+    long-finished task run (CI: ``evaluate-round-1`` from ``sums-alpha-round-1-eval``;
+    137 of 300 task runs in a loop here). The round hands its data over through the
+    buckets, so those links draw nothing that is true; they are forgotten.
+    """
+    ctx = FlowRunContext.get()
     with _lock:
+        if ctx is not None:
+            ctx.run_results.clear()
         return list(_current()["upstream"])
 
 
