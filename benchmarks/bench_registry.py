@@ -21,8 +21,10 @@ The machine is shared: absolute seconds vary with its load.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +50,7 @@ def ensure_run(run_dir: Path, run: str) -> None:
     if (run_dir / "storage" / "fedring-host" / "runs" / run).is_dir():
         return
     env = dict(os.environ, PREFECT_HOME=tempfile.mkdtemp(prefix="bench-prefect-"))
+    atexit.register(shutil.rmtree, env["PREFECT_HOME"], ignore_errors=True)
     subprocess.run([*FEDRING, "demo", "--rounds", "1", "--limit", "900", "--run", run, "--run-dir", str(run_dir)],
                    cwd=REPO, env=env, check=True, capture_output=True, timeout=1800)
 
@@ -78,6 +81,7 @@ def main() -> None:
     ensure_run(args.run_dir, args.run)
     root, keys = args.run_dir / "storage", args.run_dir / "keys"
     work = Path(tempfile.mkdtemp(prefix="bench-registry-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     consumer = work / "consumer"
     assert cli("authority", "issue", ATTR, "-a", keys / "account-1", "--to", consumer).returncode == 0
 

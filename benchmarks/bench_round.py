@@ -20,8 +20,10 @@ wall time. Prints one JSON line per (mode, accounts) and one per comparison.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -31,7 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
+if "PREFECT_HOME" not in os.environ:  # a home of its own, removed at exit
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="fedring-bench-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 from fedring.cli.prefect_env import apply_server_settings  # noqa: E402
 
 apply_server_settings()

@@ -28,8 +28,10 @@ Timings are wall-clock on a shared 2-core machine: compare ratios, not absolutes
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -181,7 +183,9 @@ def bench_layout(args: argparse.Namespace) -> None:
 def bench_statistics(args: argparse.Namespace) -> None:
     import os
 
-    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fedring-bench-prefect-"))
+    if "PREFECT_HOME" not in os.environ:  # a home of its own, removed at exit
+        os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="fedring-bench-prefect-")
+        atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
     from fedring.cli.prefect_env import apply_server_settings
 
     apply_server_settings()
