@@ -11,9 +11,9 @@ associated data of every chunk, and a key block that ``rewrap`` replaces without
 touching the payload; the key block is verified before any chunk is decrypted.
 Every authentication failure raises the same bare ``IntegrityError``.
 
-Primitives: pycryptodome for X25519, HKDF, HMAC and the key-wrap AES-GCM; the
-OpenSSL-backed ``cryptography`` AESGCM for the payload (faster here, see
-``benchmarks/bench_envelope.py``).
+Primitives: pycryptodome for X25519; the OpenSSL-backed ``cryptography`` for HKDF
+and AES-GCM (the key wraps and the payload; faster here, see
+``benchmarks/bench_envelope.py``); the standard library's HMAC.
 """
 
 from __future__ import annotations

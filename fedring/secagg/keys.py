@@ -14,14 +14,15 @@ stores :class:`RoundSecrets` sealed to the account itself between stages.
 
 from __future__ import annotations
 
+import hashlib
 import secrets as _secrets
 import struct
 from dataclasses import dataclass, field
 
-from Crypto.Hash import SHA256
 from Crypto.Protocol.DH import import_x25519_private_key, import_x25519_public_key, key_agreement
-from Crypto.Protocol.KDF import HKDF
 from Crypto.PublicKey import ECC
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedring.errors import ConfigError, IntegrityError
 
@@ -104,7 +105,7 @@ def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, 
         raise IntegrityError("invalid X25519 public key") from exc
     lo, hi = sorted((a, b))
     info = _PAIR_LABEL + context_bytes(run, rnd, lo, hi)
-    return HKDF(shared, 32, salt=b"", hashmod=SHA256, context=info)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
 
 
 def self_commitment(self_seed: bytes, *, run: str, rnd: int | str, owner: str) -> bytes:
@@ -117,4 +118,4 @@ def self_commitment(self_seed: bytes, *, run: str, rnd: int | str, owner: str) -
     """
     if len(self_seed) != 32:
         raise ConfigError("self_seed must be 32 bytes")
-    return SHA256.new(_COMMIT_LABEL + context_bytes(run, rnd, owner) + bytes(self_seed)).digest()
+    return hashlib.sha256(_COMMIT_LABEL + context_bytes(run, rnd, owner) + bytes(self_seed)).digest()
