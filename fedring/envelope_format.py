@@ -10,11 +10,11 @@ the byte format it reads and writes, specified in ``docs/envelope.md``:
 * a SHA-256 checksum over the whole header, checked first, so that an accidental
   or naive change reads as tampering rather than as a missing key.
 
-Primitives, all from libraries: X25519 (ephemeral-static) from pycryptodome;
-HKDF-SHA256 and AES-256-GCM for the 32-byte key wraps from ``cryptography``; HMAC-SHA256
-from the standard library. The KDF, MAC and wrap cipher were pycryptodome's until
-they measured as most of a one-recipient seal (its Python wrappers cost about 0.1 ms
-an HMAC, nine a seal); the bytes are the same (``tests/test_envelope_vectors.py``).
+Primitives, all from libraries: X25519 (ephemeral-static), HKDF-SHA256 and AES-256-GCM
+for the 32-byte key wraps from ``cryptography``; HMAC-SHA256 from the standard library.
+They were pycryptodome's until they measured as most of a one-recipient seal (its
+Python wrappers cost about 0.1 ms an HMAC, nine a seal); the bytes are the same
+(``tests/test_envelope_vectors.py``).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from Crypto.Protocol.DH import import_x25519_private_key, import_x25519_public_key, key_agreement
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -137,14 +137,10 @@ def _wrap_aad(aad: bytes, index: int, r: Recipient) -> bytes:
 
 def _wrap(pub: PublicKey, share: bytes, aad: bytes, eph_seed: bytes) -> bytes:
     """eph_pub(32) || AES-GCM(kek, zero nonce, share)(32) || tag(16); kek is single-use."""
-    eph = import_x25519_private_key(eph_seed)
-    eph_pub = eph.public_key().export_key(format="raw")
-    info = _WRAP_INFO + eph_pub + pub.public
-    kek = key_agreement(
-        eph_priv=eph,
-        static_pub=import_x25519_public_key(pub.public),
-        kdf=lambda z: _hkdf(z, 32, info),
-    )
+    eph = X25519PrivateKey.from_private_bytes(eph_seed)
+    eph_pub = eph.public_key().public_bytes_raw()
+    shared = eph.exchange(X25519PublicKey.from_public_bytes(pub.public))  # ValueError on a low-order key
+    kek = _hkdf(shared, 32, _WRAP_INFO + eph_pub + pub.public)
     return eph_pub + AESGCM(kek).encrypt(bytes(12), share, aad)  # ciphertext, then the tag
 
 
@@ -153,12 +149,8 @@ def _unwrap(key: AttributeKey, blob: bytes, aad: bytes) -> bytes:
         raise fail()
     try:
         eph_pub = blob[:32]
-        info = _WRAP_INFO + eph_pub + key.public
-        kek = key_agreement(
-            static_priv=key.ecc,
-            eph_pub=import_x25519_public_key(eph_pub),
-            kdf=lambda z: _hkdf(z, 32, info),
-        )
+        shared = key.x25519.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+        kek = _hkdf(shared, 32, _WRAP_INFO + eph_pub + key.public)
         return AESGCM(kek).decrypt(bytes(12), blob[32:], aad)
     except (ValueError, InvalidTag):
         raise fail() from None

@@ -13,8 +13,8 @@ import json
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from Crypto.PublicKey import ECC
 
 from fedring.errors import ConfigError, IntegrityError
 from fedring.keys.attributes import x25519_public
@@ -33,8 +33,8 @@ class Identity(PrivateFile):
 
     @classmethod
     def create(cls, account: str) -> Identity:
-        x = ECC.generate(curve="Curve25519").seed
-        return cls(account, x, ECC.generate(curve="Ed25519").seed)
+        x = X25519PrivateKey.generate().private_bytes_raw()
+        return cls(account, x, Ed25519PrivateKey.generate().private_bytes_raw())
 
     @property
     def encryption_public(self) -> bytes:

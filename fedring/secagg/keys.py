@@ -19,9 +19,8 @@ import secrets as _secrets
 import struct
 from dataclasses import dataclass, field
 
-from Crypto.Protocol.DH import import_x25519_private_key, import_x25519_public_key, key_agreement
-from Crypto.PublicKey import ECC
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedring.errors import ConfigError, IntegrityError
@@ -61,8 +60,8 @@ class RoundSecrets:
         if len(self.private_key) != 32 or len(self.self_seed) != 32:
             raise ConfigError("RoundSecrets needs a 32-byte private_key and a 32-byte self_seed")
 
-    def ecc_key(self) -> ECC.EccKey:
-        return import_x25519_private_key(self.private_key)
+    def x25519(self) -> X25519PrivateKey:
+        return X25519PrivateKey.from_private_bytes(self.private_key)
 
     def to_bytes(self) -> bytes:
         return _MAGIC + self.private_key + self.self_seed
@@ -77,13 +76,13 @@ class RoundSecrets:
 
 def new_round_secrets() -> RoundSecrets:
     """Fresh secrets for one round, from the operating system's CSPRNG."""
-    key = ECC.generate(curve="Curve25519")
-    return RoundSecrets(private_key=bytes(key.seed), self_seed=_secrets.token_bytes(32))
+    key = X25519PrivateKey.generate()
+    return RoundSecrets(private_key=key.private_bytes_raw(), self_seed=_secrets.token_bytes(32))
 
 
 def public_key_bytes(secrets: RoundSecrets) -> bytes:
     """The 32-byte X25519 public key A_i to advertise."""
-    return secrets.ecc_key().public_key().export_key(format="raw")
+    return secrets.x25519().public_key().public_bytes_raw()
 
 
 def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, rnd: int | str, a: str, b: str) -> bytes:
@@ -99,8 +98,8 @@ def pair_seed(my_secret: RoundSecrets | bytes, peer_public: bytes, *, run: str, 
     if len(priv) != 32:
         raise ConfigError("my_secret must be RoundSecrets or a 32-byte X25519 private key")
     try:
-        pub = import_x25519_public_key(bytes(peer_public))
-        shared = key_agreement(static_priv=import_x25519_private_key(priv), static_pub=pub, kdf=lambda z: z)
+        pub = X25519PublicKey.from_public_bytes(bytes(peer_public))
+        shared = X25519PrivateKey.from_private_bytes(priv).exchange(pub)
     except ValueError as exc:  # malformed or low-order point
         raise IntegrityError("invalid X25519 public key") from exc
     lo, hi = sorted((a, b))
