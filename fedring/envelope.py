@@ -11,8 +11,8 @@ associated data of every chunk, and a key block that ``rewrap`` replaces without
 touching the payload; the key block is verified before any chunk is decrypted.
 Every authentication failure raises the same bare ``IntegrityError``.
 
-Primitives: pycryptodome for X25519; the OpenSSL-backed ``cryptography`` for HKDF
-and AES-GCM (the key wraps and the payload; faster here, see
+Primitives: the OpenSSL-backed ``cryptography`` for X25519, HKDF and AES-GCM (the key
+wraps and the payload; faster here than pycryptodome, see
 ``benchmarks/bench_envelope.py``); the standard library's HMAC.
 """
 
