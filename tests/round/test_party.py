@@ -55,3 +55,21 @@ def test_a_client_without_a_delivered_directory_cannot_start_a_stage(fed):
     cfg = fed.cfg.model_copy(update={"run": "other"})
     with pytest.raises(ObjectNotFound, match="inbox/other/0000/directory/keys.json"):
         client_party(cfg, "alpha")
+
+
+def test_pins_from_this_machines_key_files_follow_a_replaced_or_removed_identity(fed):
+    from fedring.errors import ConfigError
+    from fedring.keys import Identity
+    from fedring.round.party import IDENTITY_FILE, keys_dir, pins
+
+    path = keys_dir(fed.cfg, "beta") / IDENTITY_FILE
+    assert pins(fed.cfg)["beta"] == Identity.load(path).signing_public
+
+    replacement = Identity.create("beta")  # the operator replaced beta's identity on this machine
+    path.unlink()
+    replacement.save(path)
+    assert pins(fed.cfg)["beta"] == replacement.signing_public
+
+    path.unlink()
+    with pytest.raises(ConfigError, match="account 'beta' has no pinned identity key"):
+        pins(fed.cfg)
