@@ -7,9 +7,12 @@ In the embedded default their bodies run inside the host's round flow (each stag
 task run, see flows/dispatch.py); in agent mode, each organisation's agent runs them as
 flow runs on its own Prefect (``flows/agent_service.py``). Either way a client stage sees
 only its own account's store and keys, and computes the round's plan itself. The
-configuration is passed ``quote``d: Prefect then skips walking it for upstream
-dependencies (2.5 ms of every task run here). Parameters are plain JSON values
-(signatures travel base64-encoded), as the agents receive them in stage requests.
+configuration and every argument that grows with the accounts (the roster, the survivor
+and dropout lists, the signatures) are passed ``quote``d: Prefect then skips walking
+them for upstream dependencies (2.5 ms of every task run here for the configuration;
+the others made every account's stage cost grow with the number of accounts). Parameters
+are plain JSON values (signatures travel base64-encoded), as the agents receive them in
+stage requests.
 """
 
 from __future__ import annotations
@@ -51,21 +54,21 @@ def client_enrol(cfg: FederationConfig, account: str) -> dict:
 def client_advertise(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Round secrets; the signed round key, self-mask commitment and model digest."""
     report(rnd, _named("advertise", purpose), account)
-    return client_step(_for(advertise, purpose), quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(advertise, purpose), quote(cfg), account, quote(roster), rnd, purpose)
 
 
 @flow(name="client-share-keys", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_share_keys(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Accept the round's advertisements; the Shamir shares of the round secrets, sealed and signed."""
     report(rnd, _named("share-keys", purpose), account)
-    return client_step(_for(share, purpose), quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(share, purpose), quote(cfg), account, quote(roster), rnd, purpose)
 
 
 @flow(name="client-contribute", flow_run_name="{account}-round-{rnd}", persist_result=False)
 def client_contribute(cfg: FederationConfig, account: str, roster: dict[str, int], rnd: int, purpose: str = "") -> dict:
     """Train → quantise → mask (or evaluate / count → mask); the masked vector stays sealed in the account."""
     report(rnd, _named("contribute", purpose), account)
-    return client_step(_for(contribute, purpose), quote(cfg), account, roster, rnd, purpose)
+    return client_step(_for(contribute, purpose), quote(cfg), account, quote(roster), rnd, purpose)
 
 
 @flow(name="client-ring-hop", flow_run_name="{account}-round-{rnd}-to-{to}", persist_result=False)
@@ -73,7 +76,7 @@ def client_ring_hop(cfg: FederationConfig, account: str, roster: dict[str, int],
                     purpose: str = "") -> dict:
     """Open the partial sum, add the masked vector, send the sum to the next hop."""
     report(rnd, _named("ring-hop", purpose), account)
-    return client_step(_for(ring_hop, purpose), quote(cfg), account, roster, rnd, to, came_from, purpose)
+    return client_step(_for(ring_hop, purpose), quote(cfg), account, quote(roster), rnd, to, came_from, purpose)
 
 
 @flow(name="client-consistency", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -81,7 +84,8 @@ def client_consistency(cfg: FederationConfig, account: str, roster: dict[str, in
                        purpose: str = "") -> dict:
     """Check the announced survivor set and sign it."""
     report(rnd, _named("consistency", purpose), account)
-    return client_step(_for(sign_survivors, purpose), quote(cfg), account, roster, rnd, survivors, dropped, purpose)
+    return client_step(_for(sign_survivors, purpose), quote(cfg), account, quote(roster), rnd, quote(survivors),
+                       quote(dropped), purpose)
 
 
 @flow(name="client-reveal", flow_run_name="{account}-round-{rnd}", persist_result=False)
@@ -90,4 +94,5 @@ def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], r
     """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
     report(rnd, _named("reveal", purpose), account)
     decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
-    return client_step(_for(reveal, purpose), quote(cfg), account, roster, rnd, survivors, dropped, decoded, purpose)
+    return client_step(_for(reveal, purpose), quote(cfg), account, quote(roster), rnd, quote(survivors), quote(dropped),
+                       quote(decoded), purpose)
