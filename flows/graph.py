@@ -82,7 +82,7 @@ def _without_result(state: State) -> State:
     Prefect reads the result of every state a task run waits for and walks it
     (``resolve_to_final_result``). The steps' results list the accounts, and a client
     stage waits for all n runs of the one before, so every account's task run walked
-    O(n) objects (205 a run at 40 accounts) and a stage O(n²); in a worker process the
+    O(n) objects and a stage O(n²); in a worker process the
     states also piled up with their results for the whole round. The round hands its
     data over through the buckets: waiting needs only that the run completed, so the
     state keeps a placeholder (``True``; ``None`` reads as a missing result).
