@@ -224,7 +224,7 @@ def _in_workers(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str,
         for i, batch in enumerate(batches)
     ]
     wait(futures)
-    end_stage([f for f in futures if f.state.is_completed()])
+    end_stage([f.state for f in futures if f.state.is_completed()])
     outcomes: dict[str, Outcome] = {}
     for future in futures:
         outcomes.update(future.result())

@@ -90,15 +90,15 @@ def _without_result(state: State) -> State:
     return state.model_copy(update={"data": True})
 
 
-def end_stage(runs: list[Any] | None = None) -> None:
-    """A client stage is over: its completed task runs (or ``runs``) are the next step's upstream.
+def end_stage(runs: list[State] | None = None) -> None:
+    """A client stage is over: its completed task runs (or ``runs``, their states) are the next step's upstream.
 
     A stage with no completed run (all its accounts dropped, or all replayed from records)
     leaves the upstream as it was.
     """
     with _lock:
         state = _current()
-        done = state["stage"] if runs is None else runs
+        done = state["stage"] if runs is None else [_without_result(run) for run in runs]
         if done:
             state["upstream"] = list(done)
         state["stage"] = []
