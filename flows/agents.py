@@ -52,7 +52,7 @@ from fedring.errors import (
     TooFewSurvivors,
 )
 from fedring.manifest import latest_manifest
-from fedring.round.party import load_identity, pins
+from fedring.round.party import PinBook, load_identity, pins
 from fedring.storage import Store, host_store, host_view
 from flows.client import client_enrol
 from flows.dispatch import Outcome
@@ -94,7 +94,9 @@ def run_remote(flow: Flow, accounts: Sequence[str], **params: Any) -> dict[str, 
     except BaseException:
         stop.set()  # every wait ends within one poll, so the round flow can end now
         raise
-    end_stage(list(futures.values()))  # every wait completed: the next stage's task runs wait for these
+    for future in futures.values():
+        future.wait()  # completed already: this keeps its final state on the future
+    end_stage([f.state for f in futures.values()])  # the next stage's task runs wait for these
     answers = {a: f.result() for a, f in futures.items()}
     _report(cfg, rnd, stage, answers)
     return {a: _outcome(flow.name, a, answer) for a, answer in answers.items()}
@@ -123,7 +125,7 @@ def enrol_agents(cfg: FederationConfig) -> dict[str, int]:
 @task(name="await-stage", persist_result=False, cache_policy=NO_CACHE)
 def await_stage(cfg: FederationConfig, request: StageRequest, seconds: float, stop: threading.Event) -> dict:
     """Host: write one account's stage request (unless answered already) and wait for its status."""
-    view, pinned = host_view(cfg, request.account, rnd=request.rnd), pins(cfg)
+    view, pinned = host_view(cfg, request.account, rnd=request.rnd), PinBook(cfg)
     blob = request.sign(load_identity(cfg, cfg.host.name))
     start = time.monotonic()
     deadline, interval, last_error = start + seconds, POLL_FAST, None

@@ -73,3 +73,47 @@ def test_pins_from_this_machines_key_files_follow_a_replaced_or_removed_identity
     path.unlink()
     with pytest.raises(ConfigError, match="account 'beta' has no pinned identity key"):
         pins(fed.cfg)
+
+
+def test_a_stages_pin_book_reads_a_pin_when_a_signature_needs_it(fed):
+    """Lazily, as ``pins`` eagerly: a replaced identity is seen, a missing one named, a stranger is not a member."""
+    from fedring.errors import ConfigError
+    from fedring.keys import Identity
+    from fedring.round.party import IDENTITY_FILE, PinBook, keys_dir, pins
+
+    book = PinBook(fed.cfg)
+    assert dict(book) == pins(fed.cfg) and list(book) == [fed.cfg.host.name, *(a.name for a in fed.cfg.accounts)]
+    assert "mallory" not in book
+
+    path = keys_dir(fed.cfg, "beta") / IDENTITY_FILE
+    replacement = Identity.create("beta")
+    path.unlink()
+    replacement.save(path)
+    assert book["beta"] == replacement.signing_public  # the same book, read again
+
+    path.unlink()
+    assert book["alpha"] == Identity.load(keys_dir(fed.cfg, "alpha") / IDENTITY_FILE).signing_public
+    with pytest.raises(ConfigError, match="account 'beta' has no pinned identity key"):
+        book["beta"]
+
+
+def test_a_stage_parses_an_accepted_directory_once_and_a_different_copy_on_its_own(fed):
+    """Equal accepted copies share one parse; a host that hands one account a different directory
+    (here without gamma's keys) cannot make it read another account's parse."""
+    from fedring.layout import directory
+    from fedring.round.party import host_party, latest_public_keys
+    from fedring.round.wire import encode_bundle
+
+    alpha, beta = client_party(fed.cfg, "alpha"), client_party(fed.cfg, "beta")
+    assert alpha.directory is beta.directory  # the same delivered bytes: parsed once in this process
+    assert client_party(fed.cfg, "alpha").directory is alpha.directory
+
+    other = fed.cfg.model_copy(update={"run": "other"})
+    host = host_party(other)
+    docs = {host.name: latest_public_keys(host.store)} | {a: latest_public_keys(host.view(a)) for a in fed.roster}
+    host.view("alpha").put(directory("other"), encode_bundle({k: v for k, v in docs.items() if k != "gamma"}))
+    host.view("beta").put(directory("other"), encode_bundle(docs))
+
+    assert "gamma:self" not in client_party(other, "alpha").directory
+    assert "gamma:self" in client_party(other, "beta").directory
+    assert "gamma:self" not in client_party(other, "alpha").directory  # alpha's own accepted copy, again
