@@ -14,6 +14,7 @@ Host and client import the same functions, so the two sides cannot drift apart.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
 from collections.abc import Iterable
@@ -78,8 +79,15 @@ def decode_record(data: bytes) -> tuple[dict, np.ndarray]:
 def survivor_set(survivors: Iterable[str], dropped: Iterable[str], *, model: str, view: str) -> bytes:
     """What every survivor signs before anything is revealed (Bonawitz et al. 2017, ConsistencyCheck).
 
-    The survivor and dropped lists, the digest of the global model the round started from,
-    and the digest of the advertisements the round was built on: survivors that signed the
-    same bytes saw the same round.
+    The SHA-256 digest of the sorted survivor and dropped lists with their sizes, the
+    digest of the global model the round started from, and the digest of the
+    advertisements the round was built on: survivors that signed the same bytes saw the
+    same round. The lists go in as a digest, which each survivor computes from the lists
+    it checked: every survivor receives the others' signed sets before it reveals, and
+    with the lists in full that was n statements of O(n) bytes for each survivor (at
+    1,000 accounts 19 MB in each survivor's reveal request, 18 GB a round; 0.75 MB and
+    0.7 GB with the digest).
     """
-    return canonical({"survivors": sorted(survivors), "dropped": sorted(dropped), "model": model, "view": view})
+    survivors, dropped = sorted(survivors), sorted(dropped)
+    lists = hashlib.sha256(canonical({"survivors": survivors, "dropped": dropped})).hexdigest()
+    return canonical({"survivors": len(survivors), "dropped": len(dropped), "lists": lists, "model": model, "view": view})

@@ -72,3 +72,14 @@ def test_a_contribution_keeps_its_metadata_and_vector():
 
 def test_the_survivor_set_is_canonical_whatever_the_order():
     assert survivor_set(["b", "a"], ["c"], model="m", view="v") == survivor_set(["a", "b"], ["c"], model="m", view="v")
+
+
+def test_the_survivor_set_binds_both_lists_in_a_body_whose_size_does_not_grow_with_the_accounts():
+    names = [f"account-{i:04d}" for i in range(1000)]
+    body = survivor_set(names[:-1], names[-1:], model="m", view="v")
+
+    assert len(body) == len(survivor_set(names[:2], names[2:3], model="m", view="v")) + 2  # "999" against "2"
+    assert body != survivor_set(names, [], model="m", view="v")  # a dropped account moved to the survivors
+    assert body != survivor_set(names[1:-1], names[:1] + names[-1:], model="m", view="v")
+    assert body != survivor_set(names[:-2] + ["account-9999"], names[-1:], model="m", view="v")  # same sizes
+    assert body != survivor_set(names[:-1], names[-1:], model="m2", view="v")
