@@ -22,8 +22,8 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,8 @@ class PinBook(Mapping[str, bytes]):
 
     An account's stage checks the signatures of its neighbours and the host, not of every
     account. Where one machine holds every account's keys (a simulation), resolving all
-    pins read every identity file in every account's stage: 43 ms of each stage at 1,000
-    accounts. A name outside the federation is not in the book; a member without a pin
+    pins read every identity file in every account's stage: about 40 ms of each stage at
+    1,000 accounts. A name outside the federation is not in the book; a member without a pin
     is a ConfigError when its pin is needed.
     """
 
@@ -280,7 +280,7 @@ def _kept_directory(bundle: bytes) -> PublicDirectory:
     """The directory an account accepted (its own sealed copy, checked then), parsed once per content.
 
     Every stage of every account reads its accepted copy; parsing the n documents each
-    time cost 45 ms of each stage at 1,000 accounts. The bytes, read and opened each
+    time cost about 40 ms of each stage at 1,000 accounts. The bytes, read and opened each
     time, are the key, so an account whose copy differs (a host that handed out different
     directories) gets its own parse. A directory is not changed once built.
     """
