@@ -17,8 +17,6 @@ stage requests.
 
 from __future__ import annotations
 
-import base64
-
 from prefect import Task, flow
 from prefect.utilities.annotations import quote
 
@@ -93,6 +91,5 @@ def client_reveal(cfg: FederationConfig, account: str, roster: dict[str, int], r
                   dropped: list[str], signatures: dict[str, str], purpose: str = "") -> dict:
     """With enough signatures over the survivor set, reveal the shares the host needs, sealed to it."""
     report(rnd, _named("reveal", purpose), account)
-    decoded = {name: base64.b64decode(blob) for name, blob in signatures.items()}
     return client_step(_for(reveal, purpose), quote(cfg), account, quote(roster), rnd, quote(survivors), quote(dropped),
-                       quote(decoded), purpose)
+                       quote(signatures), purpose)
