@@ -57,10 +57,31 @@ def test_a_signer_without_a_pin_is_an_unknown_key():
 @given(st.binary(max_size=64), st.data())
 def test_flipping_any_byte_of_a_statement_is_refused(body, data):
     blob = bytearray(sign(ALICE, "reveal", body, CTX))
+    assert verify(bytes(blob), PINS, kind="reveal", signer="alice", context=CTX) == body  # now remembered as valid
     i = data.draw(st.integers(0, len(blob) - 1))
     blob[i] ^= data.draw(st.integers(1, 255))
     with pytest.raises(IntegrityError):
         verify(bytes(blob), PINS, kind="reveal", signer="alice", context=CTX)
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=300), st.data())
+def test_a_remembered_valid_signature_vouches_for_nothing_else(message, data):
+    """The process remembers signatures it found valid; changing any one of key, message or
+    signature is refused, every time it is asked."""
+    signature = ALICE.sign(message)
+    Identity.verify(ALICE.signing_public, message, signature)  # valid: remembered
+    key, changed, sig = bytearray(ALICE.signing_public), bytearray(message + b"\0"), bytearray(signature)
+    which = data.draw(st.sampled_from(["key", "message", "signature"]))
+    part = {"key": key, "message": changed, "signature": sig}[which]
+    if which != "message":
+        part[data.draw(st.integers(0, len(part) - 1))] ^= data.draw(st.integers(1, 255))
+    for _ in range(2):
+        with pytest.raises(IntegrityError, match="signature verification failed"):
+            Identity.verify(bytes(key), bytes(changed if which == "message" else message), bytes(sig))
+    with pytest.raises(IntegrityError, match="signature verification failed"):
+        Identity.verify(MALLORY.signing_public, message, signature)  # a valid signature, not mallory's
+    Identity.verify(ALICE.signing_public, message, signature)
 
 
 @pytest.mark.parametrize("blob", [b"", b"FRSIG1\n", b"FRSIG1\n{not json}\nbody", b"FRSIG1\n[1]\n", b"other"])
