@@ -116,11 +116,16 @@ def collect_signatures(host: Host, plan: RoundPlan, signers: list[str]) -> dict[
 
 
 def check_signatures(party: Party, view: View, body: bytes, signatures: dict[str, bytes], survivors: list[str]) -> None:
-    """Refuse to reveal unless a strict majority of members signed exactly ``body`` (and are survivors)."""
-    rnd, needed = view.plan.label, view.plan.signatures_needed
+    """Refuse to reveal unless a strict majority of members signed exactly ``body`` (and are survivors).
+
+    It stops checking once it holds the signatures it needs: more cannot change the answer.
+    """
+    rnd, needed, surviving = view.plan.label, view.plan.signatures_needed, set(survivors)
     good = []
     for name, blob in sorted(signatures.items()):
-        if name in survivors and party.verify(blob, Stage.CONSISTENCY, name, rnd=rnd) == body:
+        if len(good) == needed:
+            break
+        if name in surviving and party.verify(blob, Stage.CONSISTENCY, name, rnd=rnd) == body:
             good.append(name)
     if len(good) < needed:
         raise IntegrityError(
