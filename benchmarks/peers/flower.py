@@ -171,7 +171,6 @@ def run(spec: dict, workdir: Path) -> dict:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     import flwr
-    import torch
     from flwr.simulation import run_simulation
 
     from fedring.config import build_config
