@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fedring.errors import IntegrityError
 from fedring.keys import signed
@@ -76,7 +77,10 @@ def advertise(party: Party, plan: RoundPlan, *, host: str) -> dict:
 
 @dataclass(frozen=True)
 class View:
-    """The round as one account accepted it: members' keys and commitments, model, seeded plan."""
+    """The round as one account accepted it: members' keys and commitments, model, seeded plan.
+
+    Read only: the accounts of one process share the view parsed from equal kept bytes.
+    """
 
     plan: RoundPlan
     public_keys: dict[str, bytes]
@@ -89,25 +93,46 @@ def read_view(party: Party, plan: RoundPlan, bundle: bytes, *, checked: bool = F
     """Check a bundle of advertisements against their authors' pins; the round view they make.
 
     ``checked``: the bundle is the account's own kept copy, checked when it was accepted
-    (sealed to itself in its own bucket), so the signatures are not verified again.
+    (sealed to itself in its own bucket), so neither the signatures nor the view's rules
+    are checked again.
     """
-    statements = decode_bundle(bundle)
-    keys, commitments, models = {}, {}, {}
-    for name, statement in statements.items():
-        body = json.loads(signed.body(statement) if checked else party.verify(statement, Stage.ADVERTISE, name, rnd=plan.label))
-        keys[name] = bytes.fromhex(body["public_key"])
-        commitments[name] = bytes.fromhex(body["commitment"])
-        models[name] = body["model"]
+    if checked:
+        return _kept_view(plan, bundle)
+    bodies = {name: party.verify(s, Stage.ADVERTISE, name, rnd=plan.label) for name, s in decode_bundle(bundle).items()}
+    view, models = _parsed(plan, bundle, bodies)
     if len(set(models.values())) > 1:
         detail = ", ".join(f"{a}: {d[:12]}" for a, d in sorted(models.items()))
         raise IntegrityError(f"round {plan.label}: the host sent different global models to different accounts ({detail})")
-    if len(keys) < plan.threshold:
+    if len(view.public_keys) < plan.threshold:
         raise IntegrityError(
-            f"round {plan.label}: the host relayed {len(keys)} advertisement(s), fewer than the threshold "
-            f"{plan.threshold}; {party.name} will not mask with so few"
+            f"round {plan.label}: the host relayed {len(view.public_keys)} advertisement(s), fewer than the "
+            f"threshold {plan.threshold}; {party.name} will not mask with so few"
         )
-    seeded = plan.seeded(keys)
-    return View(seeded, keys, commitments, next(iter(models.values())), hashlib.sha256(bundle).hexdigest())
+    return view
+
+
+@lru_cache(maxsize=4)
+def _kept_view(plan: RoundPlan, bundle: bytes) -> View:
+    """An accepted view, parsed once per content in a process.
+
+    Every stage after share-keys reads the view its account kept: n advertisements parsed
+    and the graph seeded again, by each account in each stage, n² parses a stage. Where one
+    process runs many accounts' stages, those that accepted the same bytes share one parse.
+    An account handed other bytes gets its own: the bytes are the key.
+    """
+    return _parsed(plan, bundle, {name: signed.body(s) for name, s in decode_bundle(bundle).items()})[0]
+
+
+def _parsed(plan: RoundPlan, bundle: bytes, bodies: dict[str, bytes]) -> tuple[View, dict[str, str]]:
+    """The view the advertisement ``bodies`` make, and the model digest each advertised."""
+    keys, commitments, models = {}, {}, {}
+    for name, body in bodies.items():
+        fields = json.loads(body)
+        keys[name] = bytes.fromhex(fields["public_key"])
+        commitments[name] = bytes.fromhex(fields["commitment"])
+        models[name] = fields["model"]
+    model = next(iter(models.values()), "")
+    return View(plan.seeded(keys), keys, commitments, model, hashlib.sha256(bundle).hexdigest()), models
 
 
 def accept_view(party: Party, plan: RoundPlan, *, host: str) -> View:

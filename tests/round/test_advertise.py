@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from fedring.layout import Stage, advertisement, round_secrets
+from fedring.layout import Stage, advertisement, advertisements_in, round_secrets
 from fedring.round import advertise
+from fedring.round.wire import decode_bundle, encode_bundle
 from fedring.secagg import RoundSecrets, public_key_bytes
 from tests.round.conftest import ACCOUNTS
 
@@ -41,3 +42,21 @@ def test_every_advertiser_accepts_the_same_view_and_the_graph_comes_from_all_key
     views = [advertise.accept_view(fed.parties[n], fed.plan(), host="host") for n in ACCOUNTS]
     assert {v.digest for v in views} == {views[0].digest}
     assert views[0].plan == seeded and seeded.members == ACCOUNTS and seeded.seed != fed.plan().seed
+
+
+def test_accounts_that_kept_equal_views_share_one_parse_and_a_different_copy_gets_its_own(fed):
+    """Where one process runs every account, a kept view is parsed once per content; a host that
+    handed alpha other advertisements (here without gamma's) cannot make alpha read the others' view."""
+    fed.advertise_all()
+    plan, inbox = fed.plan(), fed.parties["alpha"].store
+    relayed = decode_bundle(inbox.get(advertisements_in("unit", 1)))
+    inbox.delete(advertisements_in("unit", 1))
+    inbox.put(advertisements_in("unit", 1), encode_bundle({n: s for n, s in relayed.items() if n != "gamma"}))
+
+    first = {n: advertise.accept_view(fed.parties[n], plan, host="host") for n in ACCOUNTS}
+    kept = {n: advertise.accept_view(fed.parties[n], plan, host="host") for n in ACCOUNTS}
+
+    assert kept["beta"] is kept["gamma"] and kept["beta"] == first["beta"]
+    assert set(kept["beta"].public_keys) == set(ACCOUNTS)
+    assert set(kept["alpha"].public_keys) == {"alpha", "beta"} == set(first["alpha"].public_keys)
+    assert kept["alpha"].digest != kept["beta"].digest
