@@ -93,6 +93,10 @@ def test_a_stages_pin_book_reads_a_pin_when_a_signature_needs_it(fed):
     replacement.save(path)
     assert book["beta"] == original  # this stage's book keeps the pin it read
     assert PinBook(fed.cfg)["beta"] == replacement.signing_public  # the next stage reads the file again
+    path.chmod(0o640)
+    with pytest.raises(ConfigError, match="is accessible by others"):
+        PinBook(fed.cfg)["beta"]  # a file others may read is refused, even though its pin was read before
+    path.chmod(0o600)
 
     path.unlink()
     later = PinBook(fed.cfg)
