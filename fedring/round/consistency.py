@@ -118,13 +118,12 @@ def collect_signatures(host: Host, plan: RoundPlan, signers: list[str]) -> dict[
 def check_signatures(party: Party, view: View, body: bytes, signatures: dict[str, bytes], survivors: list[str]) -> None:
     """Refuse to reveal unless a strict majority of members signed exactly ``body`` (and are survivors).
 
-    It stops checking once it holds the signatures it needs: more cannot change the answer.
+    Every signature is checked, also past the number needed: a statement the host altered
+    is refused wherever it sorts, so the host that altered it is detected.
     """
     rnd, needed, surviving = view.plan.label, view.plan.signatures_needed, set(survivors)
     good = []
     for name, blob in sorted(signatures.items()):
-        if len(good) == needed:
-            break
         if name in surviving and party.verify(blob, Stage.CONSISTENCY, name, rnd=rnd) == body:
             good.append(name)
     if len(good) < needed:

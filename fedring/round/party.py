@@ -126,8 +126,8 @@ def _local_pin(path: str) -> bytes | None:
     Where one machine holds every account's keys (a simulation, the embedded default) and
     the federation file pins none, each account's stage looks up the pins of every account
     whose statements it checks (all n advertisements, half the signed survivor sets):
-    n² lookups a stage. Reading and parsing the file each time cost about 40 µs a lookup,
-    about 100 s of CPU a round at 1,000 accounts. A lookup now costs one ``stat``: the
+    n² lookups a stage. Reading the file each time, its path built, cost about 40 µs a
+    lookup: by estimate 100 s of CPU a round at 1,000 accounts. A lookup costs one ``stat``: the
     pin is derived again when the file's inode, size, mode, or modification or change time
     (nanoseconds) differs, the way Python's bytecode cache validates a source file. A
     replaced or re-permissioned identity is seen by the next lookup (a ``PinBook`` keeps

@@ -289,6 +289,25 @@ def test_a_survivor_set_signed_in_an_earlier_round_is_refused(fed):
         check_signatures(alpha, later, body, signatures, fed.survivors)
 
 
+def test_a_forged_signature_is_refused_even_after_a_majority_of_good_ones(fed):
+    # alpha's and beta's statements already make the majority; the host forges gamma's, which
+    # sorts last: every survivor still checks it, refuses to reveal and names the forgery
+    fed.contribute_all()
+    fed.ring()
+    signatures = fed.sign_all()
+    alpha = fed.parties["alpha"]
+    view = accept_view(alpha, fed.plan(), host="host")
+    body = survivor_set(fed.survivors, [], model=view.model, view=view.digest)
+    assert view.plan.signatures_needed == 2 and sorted(signatures) == ["alpha", "beta", "gamma"]
+    posing = Identity("gamma", b"\x01" * 32, fed.host.identity._ed25519)
+    forged = {**signatures, "gamma": signed.sign(posing, Stage.CONSISTENCY, body, {"run": "unit", "round": 1})}
+
+    for name in fed.survivors:
+        with pytest.raises(IntegrityError, match="consistency statement from gamma: the signature is not made by gamma's pinned"):
+            check_signatures(fed.parties[name], view, body, forged, fed.survivors)
+    check_signatures(alpha, view, body, signatures, fed.survivors)  # the genuine statements pass
+
+
 # -- inputs from a colluding client ------------------------------------------------------------
 
 
