@@ -276,13 +276,18 @@ def test_different_survivor_sets_for_different_holders_never_reveal_both_secrets
     assert SELF not in kinds.get(victim, set())  # its update stays under its self mask
 
 
-def test_a_survivor_set_signed_in_an_earlier_round_is_refused(fed):
+def _signed_survivor_set(fed):
+    """A round up to its consistency step: the signatures collected, alpha's view, the body they sign."""
     fed.contribute_all()
     fed.ring()
     signatures = fed.sign_all()
+    view = accept_view(fed.parties["alpha"], fed.plan(), host="host")
+    return signatures, view, survivor_set(fed.survivors, [], model=view.model, view=view.digest)
+
+
+def test_a_survivor_set_signed_in_an_earlier_round_is_refused(fed):
+    signatures, view, body = _signed_survivor_set(fed)
     alpha = fed.parties["alpha"]
-    view = accept_view(alpha, fed.plan(), host="host")
-    body = survivor_set(fed.survivors, [], model=view.model, view=view.digest)
     later = replace(view, plan=replace(view.plan, rnd=2))  # the same set, offered again in round 2
 
     with pytest.raises(IntegrityError, match=r"made for .*'round': 1.*\(replayed or moved\)"):
@@ -292,12 +297,7 @@ def test_a_survivor_set_signed_in_an_earlier_round_is_refused(fed):
 def test_a_forged_signature_is_refused_even_after_a_majority_of_good_ones(fed):
     # alpha's and beta's statements already make the majority; the host forges gamma's, which
     # sorts last: every survivor still checks it, refuses to reveal and names the forgery
-    fed.contribute_all()
-    fed.ring()
-    signatures = fed.sign_all()
-    alpha = fed.parties["alpha"]
-    view = accept_view(alpha, fed.plan(), host="host")
-    body = survivor_set(fed.survivors, [], model=view.model, view=view.digest)
+    signatures, view, body = _signed_survivor_set(fed)
     assert view.plan.signatures_needed == 2 and sorted(signatures) == ["alpha", "beta", "gamma"]
     posing = Identity("gamma", b"\x01" * 32, fed.host.identity._ed25519)
     forged = {**signatures, "gamma": signed.sign(posing, Stage.CONSISTENCY, body, {"run": "unit", "round": 1})}
@@ -305,7 +305,7 @@ def test_a_forged_signature_is_refused_even_after_a_majority_of_good_ones(fed):
     for name in fed.survivors:
         with pytest.raises(IntegrityError, match="consistency statement from gamma: the signature is not made by gamma's pinned"):
             check_signatures(fed.parties[name], view, body, forged, fed.survivors)
-    check_signatures(alpha, view, body, signatures, fed.survivors)  # the genuine statements pass
+    check_signatures(fed.parties["alpha"], view, body, signatures, fed.survivors)  # the genuine statements pass
 
 
 # -- inputs from a colluding client ------------------------------------------------------------
