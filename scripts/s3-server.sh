@@ -15,7 +15,7 @@
 # off: this cluster keeps its data in RAM, and a disk above 95% (the likely cause of one CI run in
 # which no S3 test could start the server) must not stop it. A start that fails prints what each
 # daemon left behind and the free space.
-set -euo pipefail
+set -Eeuo pipefail
 
 cmd=${1:?usage: s3-server.sh start|user|stop DIR ...}
 D=${2:?missing DIR}
@@ -41,6 +41,7 @@ diagnose() {
     if kill -0 "$(cat "$D/$d.pid")" 2>/dev/null; then echo "  $d: running" >&2; else echo "  $d: exited" >&2; fi
     [ -s "$D/log/$d.out" ] && tail -n 5 "$D/log/$d.out" | sed 's/^/    /' >&2
   done
+  [ -s "$D/log/ceph.err" ] && { echo "  the ceph command said:" >&2; tail -n 3 "$D/log/ceph.err" | sed 's/^/    /' >&2; }
   df -h "$D" | tail -n 1 | awk '{print "  free space on " $6 ": " $4 " of " $2}' >&2
 }
 
@@ -55,6 +56,8 @@ start() {
     command -v "$b" >/dev/null || { echo "s3-server: $b not installed (run scripts/install-s3-server.sh)" >&2; exit 3; }
   done
   rm -rf "$D"; mkdir -p "$D"/{run,log,mon-a,osd-0,rgw}
+  # Any other command that fails stops what this start began, so no daemon outlives a failed start.
+  trap 'echo "s3-server: start failed at line $LINENO" >&2; diagnose; stop' ERR
   local FSID; FSID=$(cat /proc/sys/kernel/random/uuid)
   cat > "$D/ceph.conf" <<CONF
 [global]
@@ -96,7 +99,11 @@ CONF
   ceph-mon --mkfs -i a --monmap "$D/monmap"
   ceph-mon -i a -f >"$D/log/mon.out" 2>&1 & echo $! >"$D/mon.pid"
   until timeout 5 ceph -s >/dev/null 2>&1; do deadline; sleep 0.3; done
-  local U ID; U=$(cat /proc/sys/kernel/random/uuid); ID=$(ceph osd new "$U")
+  # The monitor can answer `ceph -s` and still refuse the next command for a moment (one CI run
+  # met "Error EPERM: problem getting command descriptions from mon" here): ask again until the
+  # deadline. `osd new` with the same uuid returns the same id, so asking again is safe.
+  local U ID; U=$(cat /proc/sys/kernel/random/uuid)
+  until ID=$(ceph osd new "$U" 2>>"$D/log/ceph.err"); do deadline; sleep 0.5; done
   ceph-osd -i "$ID" --mkfs --osd-uuid "$U" 2>/dev/null
   for attempt in 1 2 3 4 5; do
     ceph-osd -i "$ID" -f >>"$D/log/osd.out" 2>&1 & echo $! >"$D/osd.pid"

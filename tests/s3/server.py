@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "s3-server.sh"
+# A single-node Ceph start fails now and then for reasons of its own (../shared/notes/s3-servers.md
+# and the CI runs recorded in scripts/s3-server.sh); one more start from scratch is what a user
+# would do, and a second failure is reported.
+START_ATTEMPTS = 2
 BINARIES = ("ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool")
 # name -> tenant (the 12-digit account id); "outsider" belongs to no federation.
 ACCOUNTS = {
@@ -98,9 +103,18 @@ def start() -> CephServer:
             f"{', '.join(missing)}); run `sudo scripts/install-s3-server.sh` to run them",
             allow_module_level=True,
         )
-    directory = Path(tempfile.mkdtemp(prefix="fedring-ceph-")) / "cluster"
     t0 = time.monotonic()
-    endpoint = _script("start", directory, _free_port(), _free_port(), timeout=150).splitlines()[-1]
+    for attempt in range(1, START_ATTEMPTS + 1):
+        directory = Path(tempfile.mkdtemp(prefix="fedring-ceph-")) / "cluster"
+        try:
+            endpoint = _script("start", directory, _free_port(), _free_port(), timeout=150).splitlines()[-1]
+            break
+        except RuntimeError as failed:
+            if attempt == START_ATTEMPTS:
+                raise  # the last attempt's directory stays, with its daemons' logs
+            shutil.rmtree(directory.parent, ignore_errors=True)
+            # In pytest's warnings summary, so a start that needed a second go is seen in a passing run.
+            warnings.warn(f"{failed}\nstarting Ceph radosgw again in a fresh directory on fresh ports", stacklevel=2)
     server = CephServer(endpoint, directory, time.monotonic() - t0)
     for name, tenant in ACCOUNTS.items():
         server.add_user(name, tenant)
