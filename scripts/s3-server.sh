@@ -13,8 +13,8 @@
 # start retries it (20 s per attempt). The whole start is bounded by S3_SERVER_TIMEOUT (120 s).
 # The monitor's refusal to start on a nearly full disk (mon data avail crit, 5% by default) is
 # off: this cluster keeps its data in RAM, and a disk above 95% (the likely cause of one CI run in
-# which no S3 test could start the server) must not stop it. A start that fails prints what each
-# daemon left behind and the free space.
+# which no S3 test could start the server) must not stop it. A start that fails, at any step,
+# stops the daemons it began and prints what each left behind and the free space.
 set -Eeuo pipefail
 
 cmd=${1:?usage: s3-server.sh start|user|stop DIR ...}
