@@ -143,8 +143,10 @@ def sweep_table(rows: list[dict]) -> str:
 
 
 def targets_table(checks: list[dict]) -> str:
-    head = "| target | where | measured | limit | status |\n|---|---|---:|---:|---|\n"
-    return head + "\n".join(f"| {c['target']} | {c['where']} | {fmt(c['value'], 3)} | {fmt(c['limit'], 2)} | {c['status']} |" for c in checks) + "\n"
+    """The issue targets; *training alone* is the least ratio fedring's own training allows (``compare.training_floor``)."""
+    head = "| target | where | measured | training alone | limit | status |\n|---|---|---:|---:|---:|---|\n"
+    return head + "\n".join(f"| {c['target']} | {c['where']} | {fmt(c['value'], 3)} | {fmt(c.get('training_floor'), 3)} | "
+                             f"{fmt(c['limit'], 2)} | {c['status']} |" for c in checks) + "\n"
 
 
 def stage_table(results: list[dict]) -> str:

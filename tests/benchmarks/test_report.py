@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from benchmarks import report
 from benchmarks.compare import (
@@ -16,6 +19,7 @@ from benchmarks.compare import (
     process_label,
     ratios,
     summarise,
+    training_makespan,
 )
 
 UPDATE = 4 * 421_834 + 4 * 200  # any positive size works; the code divides by it
@@ -131,6 +135,45 @@ def test_targets_report_met_and_missed():
     assert checks[("secure expansion ratio", "secure")]["status"] == "met"
     assert checks[("accuracy difference (pp, absolute)", "plain")]["status"] == "met"
     assert checks[("accuracy difference (pp, absolute)", "secure")]["status"] == "missed"  # 1.0 pp
+
+
+def test_the_training_floor_is_fedrings_training_on_its_workers_against_the_peers_round():
+    rs = [dict(r, limit=None, at_once=2) for r in rows()]
+    fed, peer = rs[2], rs[3]
+    fed["training_makespan_s"], peer["median_round_s"] = 18.0, 20.0  # no fedring of this setting beats 0.9
+    [check] = [c for c in check_targets(best_ratios(rs)) if c["target"] == "secure s/round ratio"]
+    assert check["training_floor"] == pytest.approx(0.9)
+    assert check["value"] == pytest.approx(12.0 / 20.0)
+    fed["training_makespan_s"] = None  # a job without the figure gives no floor
+    [check] = [c for c in check_targets(best_ratios(rs)) if c["target"] == "secure s/round ratio"]
+    assert check["training_floor"] is None
+    assert "| training alone |" in report.targets_table([check])
+
+
+@pytest.mark.parametrize("seconds, workers, floor", [
+    ([9.0] * 5, 2, 27.0),  # five equal trainings on two workers: one worker runs three
+    ([9.0] * 10, 2, 45.0),  # ten: five each
+    ([30.0, 1.0, 1.0], 2, 30.0),  # one long training decides
+    ([4.0, 4.0, 4.0, 4.0], 4, 4.0),
+    ([5.0, 3.0, 2.0], 1, 10.0),
+])
+def test_the_training_makespan_is_a_lower_bound_of_any_schedule(seconds, workers, floor):
+    assert training_makespan(seconds, workers) == pytest.approx(floor)
+
+
+@given(st.lists(st.floats(0.1, 100.0), min_size=1, max_size=7), st.integers(1, 3))
+def test_no_schedule_of_the_trainings_beats_the_makespan_bound(seconds, workers):
+    best = min(max(sum(s for s, w in zip(seconds, assign) if w == k) for k in range(workers))
+               for assign in itertools.product(range(workers), repeat=len(seconds)))
+    assert training_makespan(seconds, workers) <= best + 1e-9
+
+
+def test_summary_takes_the_training_makespan_of_rounds_two_on():
+    res = result("fedring", "secure", seconds=[30.0, 10.0, 12.0], acc=[0.9] * 3, sent=UPDATE)
+    for r, spent in zip(res["rounds"], ([20.0] * 5, [6.0] * 5, [8.0] * 5)):
+        r["train_seconds"] = spent
+    res["spec"]["at_once"] = 2
+    assert summarise(res)["training_makespan_s"] == pytest.approx(21.0)  # median of 18 and 24
 
 
 def test_report_has_tables_plots_and_publishes(tmp_path):
